@@ -1,0 +1,1 @@
+"""The federated catalogue of trusted participants: admission, lifecycle, discovery, federation."""

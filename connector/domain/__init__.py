@@ -1,0 +1,1 @@
+"""Persisted entities of the connector: negotiations, transfer processes, assets, contract definitions, outbox."""

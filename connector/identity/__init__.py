@@ -1,0 +1,1 @@
+"""Who this connector is (keys, certificate chain, did:web document) and how it proves it to peers."""

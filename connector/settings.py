@@ -1,0 +1,148 @@
+"""Connector configuration: a TOML file plus ``GXC_*`` environment variables (pydantic-settings).
+
+Precedence, highest first: explicit overrides (CLI flags) > environment (``GXC_PORT=9000``, nested with ``__``)
+> the TOML file (``gxc.toml`` in the state folder, written with comments by ``gxc init``) > defaults.
+Relative paths in the file are resolved against the state folder. Nothing here is module-level: each process
+builds its settings once with :func:`load_settings` and passes them to ``create_app(settings)``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connector.errors import ConfigurationError
+
+CONFIG_FILE_NAME = "gxc.toml"
+
+_file_values: ContextVar[Mapping[str, Any]] = ContextVar("_file_values", default={})
+
+
+class _TomlValues(PydanticBaseSettingsSource):
+    """The values read from the TOML file for this load (below the environment in precedence)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_file_values.get())
+
+
+class ConnectorSettings(BaseSettings):
+    """Everything a connector process needs to know; see ``gxc init`` for a commented example file."""
+
+    model_config = SettingsConfigDict(env_prefix="GXC_", env_nested_delimiter="__", extra="forbid")
+
+    participant_name: str = Field(
+        "Example Participant", description="Legal name of the participant, used in self-descriptions."
+    )
+    state_dir: Path = Field(Path(".gxc/connector"), description="Folder holding keys, database and config.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8181, ge=0, le=65535, description="TCP port to listen on (0 picks a free port).")
+    public_url: str | None = Field(
+        None,
+        description="Base URL peers use to reach this connector (defines the did:web). Default: http://host:port.",
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file connector.db in the state folder."
+    )
+    key_file: Path = Field(Path("keys/participant.key.pem"), description="PEM private key (0600).")
+    certificate_chain_file: Path = Field(
+        Path("keys/participant.chain.pem"), description="PEM chain served at the key's x5u URL, leaf first."
+    )
+    trust_anchor_files: list[Path] = Field(
+        default_factory=lambda: [Path("keys/root-ca.pem")], description="PEM roots trusted for x5u chains."
+    )
+    management_api_key: SecretStr | None = Field(
+        None, description="Key for the management API (X-Api-Key header). Required to use the management API."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = Field("json", description="Structured JSON logs or human console lines.")
+    contexts: dict[str, Path] = Field(
+        default_factory=dict, description="Extra JSON-LD contexts allowed offline: URL -> local file."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, _TomlValues(settings_cls), file_secret_settings)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    # -- derived values ------------------------------------------------------------------------------------------
+
+    def path(self, relative: Path) -> Path:
+        """A configured path, resolved against the state folder when relative."""
+        return relative if relative.is_absolute() else self.state_dir / relative
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.path(Path('connector.db'))}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> ConnectorSettings:
+    """Build settings from ``config_file`` (optional), the environment and ``overrides``.
+
+    Raises :class:`ConfigurationError` with one line saying what to fix (malformed TOML, unknown key, bad value).
+    """
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values = _read_toml(config_file)
+        # The state folder defaults to the config file's folder; a relative one is relative to that folder.
+        base = config_file.parent.resolve()
+        values["state_dir"] = str(base / values["state_dir"]) if "state_dir" in values else str(base)
+    token = _file_values.set(values)
+    try:
+        return ConnectorSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, config_file)) from exc
+    finally:
+        _file_values.reset(token)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"config file {path} does not exist; create one with `gxc init`") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
+def _describe(exc: ValidationError, config_file: Path | None) -> str:
+    where = f" in {config_file}" if config_file else ""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(settings)"
+        msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        problems.append(f"{loc}: {msg} (or GXC_{loc.upper().replace('.', '__')})")
+    return f"invalid configuration{where}: " + "; ".join(problems)
