@@ -20,7 +20,10 @@ Gaia-X data-space connector.
 
 
 def create_app(
-    settings: ConnectorSettings, *, identity: ParticipantIdentity | None = None, now: dt.datetime | None = None
+    settings: ConnectorSettings,
+    *,
+    identity: ParticipantIdentity | None = None,
+    now: dt.datetime | None = None,
 ) -> FastAPI:
     """Build the app. Identity problems raise ``ConfigurationError`` here, before any socket is opened."""
     if identity is None:

@@ -10,7 +10,6 @@ import datetime as dt
 import errno
 import logging.config
 import socket
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -50,7 +49,8 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     """Gaia-X data-space connector."""
@@ -78,9 +78,14 @@ def init_command(
         _fail(f"unsupported --alg {alg!r}; choose ES256, PS256, RS256 or EdDSA", code=2)
     try:
         config = init_participant(
-            state_dir, participant_name=name, host=host, port=port, public_url=public_url,
+            state_dir,
+            participant_name=name,
+            host=host,
+            port=port,
+            public_url=public_url,
             alg=alg,  # type: ignore[arg-type]  # checked above
-            now=dt.datetime.now(dt.UTC), force=force,
+            now=dt.datetime.now(dt.UTC),
+            force=force,
         )
     except ConnectorError as exc:
         _fail(exc.message)
@@ -91,7 +96,8 @@ def init_command(
 @connector_app.command("serve")
 def serve_command(
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help=f"Config file (default: STATE_DIR/{CONFIG_FILE_NAME}).")
+        Path | None,
+        typer.Option("--config", "-c", help=f"Config file (default: STATE_DIR/{CONFIG_FILE_NAME})."),
     ] = None,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", "-d", help="Participant state folder.")] = None,
     host: Annotated[str | None, typer.Option(help="Override the listen address.")] = None,
@@ -113,8 +119,13 @@ def demo_command(
     if not config.exists():
         try:
             init_participant(
-                participant_dir, participant_name="Demo Provider GmbH", host="127.0.0.1", port=port,
-                public_url=None, alg="ES256", now=dt.datetime.now(dt.UTC),
+                participant_dir,
+                participant_name="Demo Provider GmbH",
+                host="127.0.0.1",
+                port=port,
+                public_url=None,
+                alg="ES256",
+                now=dt.datetime.now(dt.UTC),
             )
         except ConnectorError as exc:
             _fail(exc.message)
@@ -206,4 +217,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -1,4 +1,4 @@
-"""The one error base of ``connector`` (house rule 4); each edge (DSP routes, management API, CLI) translates it once."""
+"""The one error base of ``connector`` (house rule 4); each edge (DSP, management API, CLI) translates it once."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from connector.errors import ConfigurationError
 
 CONFIG_FILE_NAME = "gxc.toml"
 
-_file_values: ContextVar[Mapping[str, Any]] = ContextVar("_file_values", default={})
+_file_values: ContextVar[Mapping[str, Any] | None] = ContextVar("_file_values", default=None)
 
 
 class _TomlValues(PydanticBaseSettingsSource):
@@ -31,7 +31,7 @@ class _TomlValues(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_file_values.get())
+        return dict(_file_values.get() or {})
 
 
 class ConnectorSettings(BaseSettings):

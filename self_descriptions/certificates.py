@@ -53,7 +53,13 @@ class DevelopmentPki:
     intermediate: x509.Certificate
 
     def issue_leaf(
-        self, subject_key: KeyPair, common_name: str, *, now: dt.datetime, days: int = 365, dns_names: Sequence[str] = ()
+        self,
+        subject_key: KeyPair,
+        common_name: str,
+        *,
+        now: dt.datetime,
+        days: int = 365,
+        dns_names: Sequence[str] = (),
     ) -> CertificateChain:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         builder = (
@@ -61,9 +67,15 @@ class DevelopmentPki:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=True, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                    encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -80,10 +92,12 @@ class DevelopmentPki:
 def create_development_pki(*, now: dt.datetime, name: str = "gxc development", days: int = 3650) -> DevelopmentPki:
     """A self-signed root and one intermediate, both ES256, for development and tests (never for production)."""
     root_key = generate_key("ES256")
-    root_name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{name} root CA"),
-    ])
+    root_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{name} root CA"),
+        ]
+    )
     root = _sign(
         _base_builder(root_name, root_name, root_key.public_key(), now, days)
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
@@ -91,10 +105,12 @@ def create_development_pki(*, now: dt.datetime, name: str = "gxc development", d
         root_key.private_key(),
     )
     inter_key = generate_key("ES256")
-    inter_name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{name} intermediate CA"),
-    ])
+    inter_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{name} intermediate CA"),
+        ]
+    )
     intermediate = _sign(
         _base_builder(inter_name, root_name, inter_key.public_key(), now, days)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -211,8 +227,15 @@ def _cn(cert: x509.Certificate) -> str:
 
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 

@@ -108,7 +108,7 @@ def check_alg(kty: str, alg: str) -> Algorithm:
     allowed = ALGORITHMS_BY_KTY.get(kty, ())
     if alg not in allowed:
         raise KeyMaterialError(f"algorithm {alg!r} does not fit a {kty} key (allowed: {', '.join(allowed) or 'none'})")
-    return cast(Algorithm, alg)
+    return alg
 
 
 def load_private_pem(data: bytes, *, alg: Algorithm | None = None, source: str = "key") -> KeyPair:

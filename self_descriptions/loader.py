@@ -63,7 +63,7 @@ class DocumentLoader:
         if file_name is None:
             raise ContextNotAllowed(
                 f"JSON-LD context {url!r} is not pinned; contexts are never fetched from the network. If you trust "
-                f"it, map it to a local copy (config `contexts = {{\"{url}\" = \"path/to/file.jsonld\"}}` or "
+                f'it, map it to a local copy (config `contexts = {{"{url}" = "path/to/file.jsonld"}}` or '
                 f"--context {url}=FILE)"
             )
         return _pinned_document(file_name)

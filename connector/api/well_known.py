@@ -61,8 +61,17 @@ def router(identity: ParticipantIdentity) -> APIRouter:
     @r.get(
         "/.well-known/dspace-version",
         summary="DSP version metadata",
-        responses={200: {"content": {"application/json": {"example": {
-            "protocolVersions": [{"version": DSP_VERSION, "path": DSP_PATH, "binding": "HTTPS"}]}}}}},
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "example": {
+                            "protocolVersions": [{"version": DSP_VERSION, "path": DSP_PATH, "binding": "HTTPS"}]
+                        }
+                    }
+                }
+            }
+        },
     )
     async def dspace_version() -> dict[str, Any]:
         return version_response(identity)

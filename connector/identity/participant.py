@@ -25,7 +25,13 @@ from self_descriptions.certificates import (
 )
 from self_descriptions.did import ServiceEndpoint, VerificationKey, build_did_document, did_web_from_url
 from self_descriptions.errors import SelfDescriptionError
-from self_descriptions.keys import Algorithm, KeyPair, generate_key, load_private_key_file, write_private_key_file
+from self_descriptions.keys import (
+    Algorithm,
+    KeyPair,
+    generate_key,
+    load_private_key_file,
+    write_private_key_file,
+)
 
 #: Path (under the connector's base URL) where the x5u certificate chain is served.
 X5U_PATH = "/.well-known/x5u/participant.chain.pem"
@@ -122,7 +128,7 @@ def init_participant(
 
 
 def _config_text(name: str, host: str, port: int, public_url: str | None, api_key: str) -> str:
-    public = f'public_url = "{public_url}"' if public_url else f'# public_url = "https://connector.example.com"'
+    public = f'public_url = "{public_url}"' if public_url else '# public_url = "https://connector.example.com"'
     return f'''# gxc connector configuration, written by `gxc init`.
 # Every setting can also be set by an environment variable GXC_<NAME> (e.g. GXC_PORT=9000),
 # which wins over this file. Relative paths are relative to this folder.
