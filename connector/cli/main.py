@@ -21,6 +21,7 @@ from rich.table import Table
 
 from connector import __version__
 from connector.app import create_app
+from connector.cli import policy, sd
 from connector.errors import ConnectorError
 from connector.identity.participant import init_participant
 from connector.logs import logging_config
@@ -38,6 +39,8 @@ app = typer.Typer(
 )
 connector_app = typer.Typer(help="Run and inspect a connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
+app.add_typer(policy.app, name="policy")
+app.add_typer(sd.app, name="sd")
 
 
 def _version_callback(value: bool) -> None:
