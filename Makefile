@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint fmt typecheck imports pytest bench clean help
+.PHONY: demo test node-deps lint fmt typecheck imports pytest bench clean help
 
 help:
 	@echo "make demo   - set up .venv and run the demo (a connector with a generated dev identity)"
@@ -24,7 +24,18 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gxc demo
 
-test: $(STAMP) lint typecheck imports pytest
+test: $(STAMP) node-deps lint typecheck imports pytest
+
+# The interop tests compare our canonicalization and JOSE output with the Node libraries Gaia-X services run.
+# They are installed from the npm lock when Node.js is present (CI always has it; elsewhere those tests skip).
+NODE_DIR := tests/interop/node
+node-deps:
+	@if [ -f $(NODE_DIR)/package-lock.json ] && command -v npm >/dev/null 2>&1; then \
+		if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || \
+		   [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
+			npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error; \
+		fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,7 +27,7 @@ from connector.identity.participant import init_participant
 from connector.logs import logging_config
 from connector.settings import CONFIG_FILE_NAME, ConnectorSettings, load_settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 app = typer.Typer(
