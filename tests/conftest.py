@@ -46,4 +46,4 @@ def postgres_url() -> Iterator[str]:
     url = os.environ.get("GXC_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("GXC_TEST_POSTGRES_URL is not set")
-    yield url
+    return url
