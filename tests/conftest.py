@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,7 +40,7 @@ def participant_dir(tmp_path: Path, port: int) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """``GXC_TEST_POSTGRES_URL`` or skip; CI sets it (see .ci/run)."""
     url = os.environ.get("GXC_TEST_POSTGRES_URL")
     if not url:
