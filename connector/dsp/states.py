@@ -40,3 +40,34 @@ class Role(StrEnum):
 
     CONSUMER = "consumer"
     PROVIDER = "provider"
+
+
+class NegotiationEventType(StrEnum):
+    """``eventType`` of a ContractNegotiationEventMessage (DSP 2025-1 §negotiation): ACCEPTED by the consumer,
+    FINALIZED by the provider."""
+
+    ACCEPTED = "ACCEPTED"
+    FINALIZED = "FINALIZED"
+
+
+class NegotiationMessageKind(StrEnum):
+    """What drives a negotiation transition: the message ``@type``, with the event message split by ``eventType``
+    because ACCEPTED and FINALIZED move the state machine differently (DSP 2025-1 §negotiation state machine)."""
+
+    REQUEST = "ContractRequestMessage"
+    OFFER = "ContractOfferMessage"
+    AGREEMENT = "ContractAgreementMessage"
+    VERIFICATION = "ContractAgreementVerificationMessage"
+    ACCEPTED = "ContractNegotiationEventMessage:ACCEPTED"
+    FINALIZED = "ContractNegotiationEventMessage:FINALIZED"
+    TERMINATION = "ContractNegotiationTerminationMessage"
+
+
+class TransferMessageKind(StrEnum):
+    """What drives a transfer transition: the message ``@type`` (DSP 2025-1 §transfer state machine)."""
+
+    REQUEST = "TransferRequestMessage"
+    START = "TransferStartMessage"
+    SUSPENSION = "TransferSuspensionMessage"
+    COMPLETION = "TransferCompletionMessage"
+    TERMINATION = "TransferTerminationMessage"

@@ -1,0 +1,82 @@
+"""Normalisation of any JSON-LD form of a DSP message into the 2025-1 compact form (the codec's slow path).
+
+DSP 2025-1 §common: a message is whatever JSON-LD means; the schemas apply to its compaction with the 2025-1 context.
+Peers that send something other than the plain compact form (expanded documents, ``dspace:``-prefixed terms, EDC's
+extra context ``https://w3id.org/edc/dspace/v0.0.1``, further contexts) are expanded and re-compacted here, with
+contexts resolved only through the pinned offline loader (house rule 7). This mirrors the spec's own harness
+(``AbstractJsonLdTest``: expand → compact → validate).
+
+Three pyld 3.3 traps are handled (dsp.md §7.3 and its addendum, each guarded by a test):
+
+1. ``@import`` cache: pyld caches a processed ``@import`` per active context only. The DSP context imports its ODRL
+   profile inside type-scoped contexts, so a ``ContextResolver`` reused across documents silently drops
+   ``agreement`` from a ContractAgreementMessage compacted after a ContractOfferMessage. Every expand and every
+   compact here gets a **fresh** resolver with a fresh cache; nothing is shared between calls.
+2. Default base: pyld ≥ 3 resolves relative ``@vocab``/``@id`` values against ``http://example.org/base/``
+   (``HttpData-PULL`` would become an absolute IRI); ``base=None`` keeps them relative.
+3. One-element ``@context``: compaction emits a string where every DSP schema requires an array; wrapped back.
+
+The loader's documents are deep-copied before pyld sees them so that no processing can alter the pinned copies.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from pyld import jsonld
+from pyld.context_resolver import ContextResolver
+
+from connector.dsp.errors import JsonLdNormalisationFailed
+from connector.dsp.wire import DSP_CONTEXT_URL
+from self_descriptions.errors import ContextNotAllowed
+from self_descriptions.loader import DocumentLoader
+
+
+class _IsolatedLoader:
+    """pyld document loader handing out deep copies of the pinned documents (pyld may mutate what it is given)."""
+
+    def __init__(self, loader: DocumentLoader) -> None:
+        self._loader = loader
+
+    def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(self._loader.load(url))}
+
+
+def _options(loader: _IsolatedLoader) -> dict[str, Any]:
+    # A fresh ContextResolver (and cache: a plain dict suffices) per pyld call: trap 1 in the module docstring.
+    return {"documentLoader": loader, "base": None, "contextResolver": ContextResolver({}, loader)}
+
+
+def normalise(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, Any]:
+    """``document`` (any JSON-LD form) as the compact DSP 2025-1 form with ``"@context": [DSP_CONTEXT_URL]``.
+
+    Raises :class:`JsonLdNormalisationFailed` for unknown contexts (never fetched) and invalid JSON-LD.
+    """
+    isolated = _IsolatedLoader(loader)
+    try:
+        expanded = jsonld.expand(copy.deepcopy(dict(document)), _options(isolated))
+        compacted = jsonld.compact(expanded, {"@context": [DSP_CONTEXT_URL]}, _options(isolated))
+    except jsonld.JsonLdError as exc:
+        raise _translate(exc) from exc
+    if not isinstance(compacted, dict):
+        raise JsonLdNormalisationFailed("JSON-LD compaction did not produce an object")
+    if "@graph" in compacted:
+        raise JsonLdNormalisationFailed("the body holds several top-level nodes; a DSP message is exactly one node")
+    context = compacted.get("@context")
+    # Trap 3: pyld writes a one-element context as a string.
+    compacted["@context"] = [context] if isinstance(context, str) else [DSP_CONTEXT_URL]
+    return compacted
+
+
+def _translate(exc: BaseException) -> JsonLdNormalisationFailed:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ContextNotAllowed):
+            return JsonLdNormalisationFailed(cause.message, code="context-not-allowed")
+        nested = getattr(cause, "cause", None)
+        cause = nested if isinstance(nested, BaseException) else cause.__cause__
+    code = getattr(exc, "code", None)
+    detail = f" ({code})" if isinstance(code, str) and code else ""
+    return JsonLdNormalisationFailed(f"invalid JSON-LD{detail}: {str(exc).splitlines()[0][:300]}")
