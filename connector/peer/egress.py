@@ -1,0 +1,135 @@
+"""Egress control for every outbound request the connector makes on someone else's say-so (SSRF guard).
+
+DID documents, x5u chains, peer callback addresses, push destinations and HTTP data sources are URLs that other
+parties choose. Without a guard, a peer could make the connector fetch ``http://169.254.169.254/`` (cloud metadata)
+or a service on the operator's private network. The rule (OWASP SSRF Prevention Cheat Sheet): resolve the host,
+refuse loopback, private, link-local, shared, reserved, multicast and unspecified addresses unless the operator
+allowed them, connect to exactly the address that was checked (no second DNS lookup for a rebinding attacker to
+answer differently), and re-check every redirect target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from connector.errors import ConnectorError
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Redirects followed at most (each re-checked).
+MAX_REDIRECTS = 3
+
+
+class EgressDenied(ConnectorError):
+    """An outbound URL points somewhere the egress policy forbids; the message names the address and the fix."""
+
+    code = "egress-denied"
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """Where outbound requests may go. Development setups on one machine set ``allow_private=True``."""
+
+    allow_private: bool = False
+    allowed_networks: tuple[IpNetwork, ...] = ()
+    allowed_schemes: frozenset[str] = field(default_factory=lambda: frozenset({"https", "http"}))
+
+    @classmethod
+    def from_strings(cls, *, allow_private: bool, networks: Iterable[str] = ()) -> EgressPolicy:
+        return cls(allow_private=allow_private, allowed_networks=tuple(ipaddress.ip_network(n) for n in networks))
+
+    def address_allowed(self, address: IpAddress) -> bool:
+        if any(address in net for net in self.allowed_networks):
+            return True
+        if self.allow_private:
+            return not address.is_multicast and not address.is_unspecified
+        return address.is_global and not address.is_multicast
+
+    async def resolve(self, url: str) -> tuple[str, IpAddress]:
+        """Check ``url`` and return its host with the first permitted address; raise :class:`EgressDenied`."""
+        parts = urlsplit(url)
+        if parts.scheme not in self.allowed_schemes:
+            raise EgressDenied(f"{url}: scheme {parts.scheme!r} is not allowed for outbound requests")
+        host = parts.hostname
+        if not host:
+            raise EgressDenied(f"{url}: no host")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            literal = ipaddress.ip_address(host)
+            addresses: list[IpAddress] = [literal]
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise EgressDenied(f"{url}: cannot resolve host {host!r} ({exc.strerror})") from exc
+            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        denied = [a for a in addresses if not self.address_allowed(a)]
+        if denied:
+            # Refuse when ANY address is forbidden: an attacker controls which one a client would pick.
+            raise EgressDenied(
+                f"{url}: {host} resolves to {denied[0]}, a loopback/private/link-local or reserved address; "
+                f'allow it with egress_allow_private = true or egress_allowed_networks = ["{denied[0]}/32"]'
+            )
+        return host, addresses[0]
+
+
+class GuardedClient:
+    """An httpx client wrapper that applies an :class:`EgressPolicy` to every request and every redirect."""
+
+    def __init__(self, client: httpx.AsyncClient, policy: EgressPolicy) -> None:
+        self.client = client
+        self.policy = policy
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        stream: bool = False,
+        request_timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send one request (following up to :data:`MAX_REDIRECTS` redirects, each re-checked)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            request = await self._pinned_request(
+                method, url, headers=headers, content=content, request_timeout=request_timeout
+            )
+            response = await self.client.send(request, stream=stream, follow_redirects=False)
+            if not response.is_redirect:
+                return response
+            location = response.headers.get("location", "")
+            await response.aclose()
+            url = str(httpx.URL(url).join(location))
+            if response.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, content = "GET", None
+        raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    async def _pinned_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        request_timeout: float | None,
+    ) -> httpx.Request:
+        host, address = await self.policy.resolve(url)
+        parts = urlsplit(url)
+        netloc = f"[{address}]" if address.version == 6 else str(address)
+        if parts.port:
+            netloc += f":{parts.port}"
+        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        merged = {**(headers or {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
+        extensions: dict[str, object] = {"sni_hostname": host} if parts.scheme == "https" else {}
+        if request_timeout is not None:
+            extensions["timeout"] = httpx.Timeout(request_timeout).as_dict()
+        return self.client.build_request(method, pinned, headers=merged, content=content, extensions=extensions)
