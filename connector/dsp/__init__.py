@@ -39,8 +39,8 @@ transfer messages have ``.kind`` for the state machines.
 
 State machines (``negotiation``, ``transfer``; names in ``states``)::
 
-    negotiation.next_state(state_or_None, sender=Role.CONSUMER, kind=msg.kind)  # -> NegotiationState | InvalidTransition
-    transfer.next_state(state_or_None, sender=Role.PROVIDER, kind=msg.kind)     # -> TransferState | InvalidTransition
+    negotiation.next_state(state_or_None, sender=Role.CONSUMER, kind=msg.kind)  # NegotiationState or raises
+    transfer.next_state(state_or_None, sender=Role.PROVIDER, kind=msg.kind)     # TransferState or raises
     negotiation.diagram("mermaid" | "plantuml")
 
   ``sender`` is whoever sent the message. Negotiation terminations are accepted from either side in every
