@@ -1,0 +1,274 @@
+"""SHACL validation of a presentation against the bundled Gaia-X shapes (``gaiax.md`` §8).
+
+GXDCH validates the **union** of all credential subjects in a VP, so references between credentials (a
+LegalPerson's ``gx:registrationNumber`` pointing at the notary's subject) resolve. Only credential subjects go into
+the data graph, never the VC envelopes (a notary VC is itself typed ``gx:LeiCode``, and its envelope would fail the
+closed shape). The shapes graph of each release is parsed and compiled once per process and cached.
+
+Guards: a namespace mismatch (e.g. ``development#`` data against ``2511#`` shapes) matches no target and "conforms"
+silently, so zero focus nodes is a failure here (:class:`NoFocusNodes`). ``sh:class`` on subclass instances needs
+``rdfs:subClassOf`` facts in the data; the 25.11 ontology is not pinned, so the few axioms the participant shapes
+depend on are added from :data:`SUBCLASS_AXIOMS` (a cheap, explicit form of the RDFS inference GXDCH runs).
+
+Engines: ``pyshacl`` is the reference; ``turbo`` (pyshacl-turbo, precompiled) gives the same conformance and results
+on the project's corpus (``tests/unit/self_descriptions/test_shacl.py``, differential test) and is the default.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import rdflib
+from rdflib.namespace import RDF, SH
+
+from self_descriptions.canonical import DEFAULT_LIMITS, Limits, to_nquads
+from self_descriptions.errors import SelfDescriptionError
+from self_descriptions.loader import DocumentLoader
+
+Engine = Literal["pyshacl", "turbo"]
+GX_2511 = "https://w3id.org/gaia-x/development#"
+GX_TAGUS = "https://registry.lab.gaia-x.eu/development/api/trusted-shape-registry/v1/shapes/jsonld/trustframework#"
+
+#: version -> (file under shapes/, rdflib format). Versions name the targeted Gaia-X release.
+BUNDLED_SHAPES: dict[str, tuple[str, str]] = {
+    "25.11": ("2511/gx.shacl.ttl", "turtle"),
+    "22.10": ("2210/trustframework.jsonld", "json-ld"),
+}
+ALIASES = {"2511": "25.11", "loire": "25.11", "2210": "22.10", "tagus": "22.10"}
+
+#: rdfs:subClassOf facts of the Gaia-X 25.11 ontology that the participant and offering shapes rely on via sh:class.
+SUBCLASS_AXIOMS: dict[str, tuple[str, ...]] = {
+    f"{GX_2511}{sub}": tuple(f"{GX_2511}{sup}" for sup in sups)
+    for sub, sups in {
+        "VatID": ("RegistrationNumber",),
+        "LeiCode": ("RegistrationNumber",),
+        "EORI": ("RegistrationNumber",),
+        "EUID": ("RegistrationNumber",),
+        "TaxID": ("RegistrationNumber",),
+        "LocalRegistrationNumber": ("RegistrationNumber",),
+        "LegalPerson": ("Participant",),
+        "VirtualResource": ("Resource",),
+        "PhysicalResource": ("Resource",),
+        "SoftwareResource": ("VirtualResource", "Resource"),
+        "InstantiatedVirtualResource": ("VirtualResource", "Resource"),
+    }.items()
+}
+
+
+class ShaclError(SelfDescriptionError):
+    """Shapes could not be loaded or the data graph could not be built."""
+
+    code = "shacl-error"
+
+
+class NoFocusNodes(ShaclError):
+    """No node of the data matched any shape target: a namespace or version mismatch, never a pass."""
+
+    code = "no-focus-nodes"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL validation result."""
+
+    focus_node: str
+    path: str | None
+    message: str
+    severity: str
+    source_shape: str | None = None
+    value: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "focus_node": self.focus_node,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+            "shape": self.source_shape,
+            "value": self.value,
+        }
+
+
+@dataclass(frozen=True)
+class ShaclReport:
+    """The outcome: conformance, violations, which shapes version was used and how many focus nodes it saw."""
+
+    conforms: bool
+    version: str
+    focus_nodes: int
+    engine: Engine
+    violations: list[Violation] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conforms": self.conforms,
+            "version": self.version,
+            "focus_nodes": self.focus_nodes,
+            "engine": self.engine,
+            "violations": [v.as_dict() for v in self.violations],
+        }
+
+
+class Shapes:
+    """A parsed shapes graph, its target classes, and (lazily) its pyshacl-turbo compilation."""
+
+    def __init__(self, graph: rdflib.Graph, version: str) -> None:
+        self.graph = graph
+        self.version = version
+        self.target_classes = frozenset(str(o) for o in graph.objects(None, SH.targetClass))
+        self.target_nodes = frozenset(str(o) for o in graph.objects(None, SH.targetNode))
+        self.target_predicates = frozenset(
+            str(o) for p in (SH.targetSubjectsOf, SH.targetObjectsOf) for o in graph.objects(None, p)
+        )
+        self._compiled: Any = None
+        self._lock = threading.Lock()
+
+    def compiled(self) -> Any:
+        with self._lock:
+            if self._compiled is None:
+                import pyshacl_turbo
+
+                self._compiled = pyshacl_turbo.compile_shapes(self.graph)
+            return self._compiled
+
+    @classmethod
+    def from_file(cls, path: Path, version: str | None = None) -> Shapes:
+        fmt = "json-ld" if path.suffix in (".jsonld", ".json") else "turtle"
+        graph = rdflib.Graph()
+        try:
+            graph.parse(path, format=fmt)
+        except Exception as exc:  # rdflib raises many parser-specific types
+            raise ShaclError(f"cannot parse shapes file {path}: {exc}") from exc
+        if not any(graph.triples((None, RDF.type, SH.NodeShape))):
+            raise ShaclError(f"{path} contains no sh:NodeShape")
+        return cls(graph, version or str(path))
+
+
+def bundled_version(name: str) -> str:
+    version = ALIASES.get(name.lower(), name)
+    if version not in BUNDLED_SHAPES:
+        raise ShaclError(f"unknown shapes version {name!r}; bundled: {', '.join(BUNDLED_SHAPES)} (or give a file)")
+    return version
+
+
+@lru_cache(maxsize=4)
+def load_shapes(name: str = "25.11") -> Shapes:
+    """The bundled shapes of a Gaia-X release ("25.11" or "22.10"), parsed once per process."""
+    version = bundled_version(name)
+    file_name, fmt = BUNDLED_SHAPES[version]
+    text = resources.files("self_descriptions").joinpath("shapes", *file_name.split("/")).read_text(encoding="utf-8")
+    graph = rdflib.Graph()
+    graph.parse(data=text, format=fmt)
+    return Shapes(graph, version)
+
+
+def data_graph(
+    credentials: Sequence[Mapping[str, Any]], *, loader: DocumentLoader | None = None, limits: Limits = DEFAULT_LIMITS
+) -> rdflib.Graph:
+    """The union graph of the credential subjects of ``credentials`` (each under its own ``@context``)."""
+    graph = rdflib.Graph()
+    for credential in credentials:
+        subjects = credential.get("credentialSubject")
+        if subjects is None:
+            continue
+        document = {
+            "@context": credential.get("@context", []),
+            "@graph": subjects if isinstance(subjects, list) else [subjects],
+        }
+        nquads = to_nquads(document, loader=loader, limits=limits)
+        try:
+            graph.parse(data=nquads, format="nquads")
+        except Exception as exc:  # rdflib parser errors have no common base
+            raise ShaclError(f"cannot load the credential subjects as RDF: {exc}") from exc
+    _add_subclass_types(graph)
+    return graph
+
+
+def _add_subclass_types(graph: rdflib.Graph) -> None:
+    additions = []
+    for node, cls in graph.subject_objects(RDF.type):
+        for sup in SUBCLASS_AXIOMS.get(str(cls), ()):
+            additions.append((node, RDF.type, rdflib.URIRef(sup)))
+    for triple in additions:
+        graph.add(triple)
+
+
+def count_focus_nodes(graph: rdflib.Graph, shapes: Shapes) -> int:
+    focus: set[str] = set()
+    for node, cls in graph.subject_objects(RDF.type):
+        if str(cls) in shapes.target_classes:
+            focus.add(str(node))
+    for subject, predicate, obj in graph:
+        if str(predicate) in shapes.target_predicates:
+            focus.add(str(subject))
+            focus.add(str(obj))
+        if str(subject) in shapes.target_nodes:
+            focus.add(str(subject))
+    return len(focus)
+
+
+def validate(
+    credentials: Sequence[Mapping[str, Any]],
+    *,
+    shapes: Shapes | str = "25.11",
+    engine: Engine = "turbo",
+    loader: DocumentLoader | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    require_focus_nodes: bool = True,
+) -> ShaclReport:
+    """Validate the union of ``credentials``' subjects; raises :class:`NoFocusNodes` when nothing was targeted."""
+    shapes_obj = load_shapes(shapes) if isinstance(shapes, str) else shapes
+    graph = data_graph(credentials, loader=loader, limits=limits)
+    focus = count_focus_nodes(graph, shapes_obj)
+    if focus == 0 and require_focus_nodes:
+        raise NoFocusNodes(
+            f"no credential subject matched any target of the {shapes_obj.version} shapes: the data uses another "
+            "namespace or release than the shapes (e.g. Tagus data against 25.11 shapes); choose --shapes accordingly"
+        )
+    if engine == "turbo":
+        conforms, results, _ = shapes_obj.compiled().validate(graph, inplace=True)
+    else:
+        import pyshacl
+
+        conforms, results, _ = pyshacl.validate(graph, shacl_graph=shapes_obj.graph, inplace=True)
+    return ShaclReport(
+        conforms=bool(conforms),
+        version=shapes_obj.version,
+        focus_nodes=focus,
+        engine=engine,
+        violations=_violations(results),
+    )
+
+
+def _violations(results: rdflib.Graph) -> list[Violation]:
+    out: list[Violation] = []
+    for report in results.subjects(RDF.type, SH.ValidationReport):
+        for result in results.objects(report, SH.result):
+            out.append(
+                Violation(
+                    focus_node=str(results.value(result, SH.focusNode)),
+                    path=_text(results.value(result, SH.resultPath)),
+                    message=_text(results.value(result, SH.resultMessage)) or "constraint violated",
+                    severity=_short(results.value(result, SH.resultSeverity)) or "Violation",
+                    source_shape=_text(results.value(result, SH.sourceShape)),
+                    value=_text(results.value(result, SH.value)),
+                )
+            )
+    out.sort(key=lambda v: (v.focus_node, v.path or "", v.message))
+    return out
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, rdflib.BNode):
+        return None
+    return str(value)
+
+
+def _short(value: Any) -> str | None:
+    return None if value is None else str(value).rsplit("#", 1)[-1]
