@@ -1,0 +1,109 @@
+"""SQL outbox with leases (dsp.md §10.3: EDC's state machines lease entities the same way).
+
+A claim selects due rows ``FOR UPDATE SKIP LOCKED`` and leases them in the same transaction. On PostgreSQL
+concurrent claimers skip each other's locked rows, and a row committed by another claimer in the meantime is
+re-checked against the WHERE clause, so no message is leased twice. SQLite ignores ``FOR UPDATE``: there every
+transaction begins with ``BEGIN IMMEDIATE`` (see ``engine.py``), which serialises writers.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.domain import OutboxMessage, OutboxStatus, ProcessKind
+from connector.store.errors import Conflict, DuplicateKey, NotFound
+from connector.store.page import Page
+from connector.store.protocols import DEFAULT_LIMIT
+from connector.store.sql.rows import insert_if_absent, row_values, select_one, select_page, to_entity
+from connector.store.sql.tables import OUTBOX_MESSAGES
+
+_c = OUTBOX_MESSAGES.c
+
+
+class SqlOutbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(self, message: OutboxMessage) -> None:
+        if not await insert_if_absent(self._conn, OUTBOX_MESSAGES, row_values(message)):
+            raise DuplicateKey(f"outbox message {message.id!r} already exists")
+
+    async def get(self, message_id: str) -> OutboxMessage:
+        statement = select(OUTBOX_MESSAGES).where(_c.id == message_id)
+        if (message := await select_one(self._conn, OutboxMessage, statement)) is None:
+            raise NotFound(f"outbox message {message_id!r} not found")
+        return message
+
+    async def claim(
+        self, owner: str, *, now: dt.datetime, lease_seconds: float, limit: int = 10
+    ) -> builtins.list[OutboxMessage]:
+        due = (
+            select(_c.id)
+            .where(
+                _c.status == OutboxStatus.PENDING.value,
+                _c.next_attempt_at <= now,
+                or_(_c.lease_expires_at.is_(None), _c.lease_expires_at <= now),
+            )
+            .order_by(_c.next_attempt_at, _c.created_at, _c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = (await self._conn.scalars(due)).all()
+        if not ids:
+            return []
+        lease = (
+            update(OUTBOX_MESSAGES)
+            .where(_c.id.in_(ids))
+            .values(
+                lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=lease_seconds), attempts=_c.attempts + 1
+            )
+            .returning(*OUTBOX_MESSAGES.c)
+        )
+        rows = (await self._conn.execute(lease)).mappings().all()
+        claimed = [to_entity(OutboxMessage, row) for row in rows]
+        return sorted(claimed, key=lambda m: (m.next_attempt_at, m.created_at, m.id))
+
+    async def _settle(self, message_id: str, owner: str | None, **changes: Any) -> None:
+        statement = update(OUTBOX_MESSAGES).where(_c.id == message_id)
+        if owner is not None:
+            statement = statement.where(_c.lease_owner == owner)
+        result = await self._conn.execute(statement.values(lease_owner=None, lease_expires_at=None, **changes))
+        if result.rowcount:
+            return
+        await self.get(message_id)  # raises NotFound
+        raise Conflict(f"outbox message {message_id!r} is not leased by {owner!r} (lease lost)")
+
+    async def mark_sent(self, message_id: str, *, owner: str | None = None) -> None:
+        await self._settle(message_id, owner, status=OutboxStatus.SENT.value, last_error=None)
+
+    async def reschedule(
+        self, message_id: str, *, next_attempt_at: dt.datetime, error: str, owner: str | None = None
+    ) -> None:
+        await self._settle(message_id, owner, next_attempt_at=next_attempt_at, last_error=error)
+
+    async def mark_failed(self, message_id: str, *, error: str, owner: str | None = None) -> None:
+        await self._settle(message_id, owner, status=OutboxStatus.FAILED.value, last_error=error)
+
+    async def list(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = DEFAULT_LIMIT,
+        process_kind: ProcessKind | None = None,
+        process_id: str | None = None,
+        status: OutboxStatus | None = None,
+    ) -> Page[OutboxMessage]:
+        statement = select(OUTBOX_MESSAGES)
+        if process_kind is not None:
+            statement = statement.where(_c.process_kind == process_kind.value)
+        if process_id is not None:
+            statement = statement.where(_c.process_id == process_id)
+        if status is not None:
+            statement = statement.where(_c.status == status.value)
+        order = (_c.created_at, _c.id)
+        return await select_page(self._conn, OutboxMessage, statement, offset=offset, limit=limit, order=order)

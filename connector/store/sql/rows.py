@@ -1,0 +1,80 @@
+"""Between entities and rows: values for INSERT/UPDATE, rows back to validated entities, and the
+database-specific statements the repositories share (insert-if-absent, integrity errors)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.store.errors import Conflict, DuplicateKey
+from connector.store.page import Page, check_window
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def row_values(entity: BaseModel) -> dict[str, Any]:
+    """Column values for ``entity``: JSON-ready documents (enums as strings, tuples as lists), but datetimes
+    kept as datetimes for the ``UtcDateTime`` columns."""
+    values = entity.model_dump(mode="json")
+    for name in values:
+        if isinstance(value := getattr(entity, name), dt.datetime):
+            values[name] = value
+    return values
+
+
+def to_entity(model: type[M], row: Mapping[Any, Any]) -> M:
+    """Validate a row into its entity (column names are field names)."""
+    return model.model_validate(dict(row))
+
+
+async def insert_if_absent(conn: AsyncConnection, table: Table, values: Mapping[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: False if a unique key already exists.
+
+    Unlike catching IntegrityError, this does not abort a PostgreSQL transaction, so the caller can go on
+    (look the existing row up, or raise DuplicateKey and let the service decide).
+    """
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(dict(values)).on_conflict_do_nothing()
+    with integrity_errors():
+        result = await conn.execute(statement)
+    return bool(result.rowcount)
+
+
+@contextmanager
+def integrity_errors() -> Iterator[None]:
+    """Translate the database's integrity errors that checks in the repositories did not anticipate."""
+    try:
+        yield
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "UNIQUE constraint failed" in text or "duplicate key value" in text:
+            raise DuplicateKey(f"unique key already exists: {text}") from exc
+        raise Conflict(f"the change violates a constraint: {text}") from exc
+
+
+async def select_one(conn: AsyncConnection, model: type[M], statement: Select[Any]) -> M | None:
+    row = (await conn.execute(statement)).mappings().first()
+    return None if row is None else to_entity(model, row)
+
+
+async def select_page(
+    conn: AsyncConnection,
+    model: type[M],
+    statement: Select[Any],
+    *,
+    offset: int,
+    limit: int,
+    order: tuple[ColumnElement[Any], ...],
+) -> Page[M]:
+    """One page in a stable order; one extra row is fetched to know whether another page follows."""
+    check_window(offset, limit)
+    rows = (await conn.execute(statement.order_by(*order).offset(offset).limit(limit + 1))).mappings().all()
+    return Page.of([to_entity(model, row) for row in rows], offset=offset, limit=limit)

@@ -1,0 +1,59 @@
+"""The SQL store: SQLAlchemy 2 Core statements over the typed ORM tables, one connection per transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from connector.store.sql.catalog import SqlAssets, SqlContractDefinitions, SqlPolicyDefinitions
+from connector.store.sql.engine import create_engine
+from connector.store.sql.migration import migrate
+from connector.store.sql.outbox import SqlOutbox
+from connector.store.sql.processes import SqlAgreements, SqlNegotiations, SqlTransfers
+from connector.store.sql.records import SqlIdempotency, SqlJtis
+
+
+class SqlTransaction:
+    """The repositories of one database transaction (see :class:`connector.store.protocols.Transaction`)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.assets = SqlAssets(conn)
+        self.policies = SqlPolicyDefinitions(conn)
+        self.contract_definitions = SqlContractDefinitions(conn)
+        self.negotiations = SqlNegotiations(conn)
+        self.agreements = SqlAgreements(conn)
+        self.transfers = SqlTransfers(conn)
+        self.outbox = SqlOutbox(conn)
+        self.idempotency = SqlIdempotency(conn)
+        self.jtis = SqlJtis(conn)
+
+
+class SqlStore:
+    """A :class:`connector.store.protocols.Store` on SQLite or PostgreSQL. Create it with :meth:`open`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str, *, upgrade: bool = True) -> SqlStore:
+        """Connect to ``url`` (``sqlite:///file.db`` or ``postgresql://...``), first bringing the schema to the
+        Alembic head unless ``upgrade`` is False."""
+        if upgrade:
+            await migrate(url)
+        return cls(create_engine(url))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        """Commit when the block exits normally; roll back (nothing persisted) when it raises."""
+        async with self._engine.connect() as conn, conn.begin():
+            yield SqlTransaction(conn)
+
+    async def remember_jti(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        async with self.transaction() as tx:
+            return await tx.jtis.remember(jti, expires_at, now)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
