@@ -8,15 +8,17 @@ contexts resolved only through the pinned offline loader (house rule 7). This mi
 
 Three pyld 3.3 traps are handled (dsp.md §7.3 and its addendum, each guarded by a test):
 
-1. ``@import`` cache: pyld caches a processed ``@import`` per active context only. The DSP context imports its ODRL
-   profile inside type-scoped contexts, so a ``ContextResolver`` reused across documents silently drops
-   ``agreement`` from a ContractAgreementMessage compacted after a ContractOfferMessage. Every expand and every
-   compact here gets a **fresh** resolver with a fresh cache; nothing is shared between calls.
+1. ``@import`` cache: pyld caches a processed ``@import`` per active context only, and merges the importing
+   context's terms (and its cache key ``_uuid``) **into the imported document object**. The DSP context imports its
+   ODRL profile inside type-scoped contexts, so with a loader that hands out the same document object twice (as
+   ``self_descriptions.loader.DocumentLoader`` does: its documents are cached) or a reused ``ContextResolver``,
+   a ContractAgreementMessage compacted after a ContractOfferMessage silently loses ``agreement``. Here pyld only
+   ever sees deep copies (:class:`IsolatedLoader`), and every expand and every compact gets a **fresh** resolver
+   with a fresh cache; nothing is shared between calls.
 2. Default base: pyld ≥ 3 resolves relative ``@vocab``/``@id`` values against ``http://example.org/base/``
    (``HttpData-PULL`` would become an absolute IRI); ``base=None`` keeps them relative.
 3. One-element ``@context``: compaction emits a string where every DSP schema requires an array; wrapped back.
 
-The loader's documents are deep-copied before pyld sees them so that no processing can alter the pinned copies.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from self_descriptions.errors import ContextNotAllowed
 from self_descriptions.loader import DocumentLoader
 
 
-class _IsolatedLoader:
-    """pyld document loader handing out deep copies of the pinned documents (pyld may mutate what it is given)."""
+class IsolatedLoader:
+    """pyld document loader handing out deep copies of the loader's documents, because pyld mutates the documents
+    it is given (trap 1): without the copy, one normalisation would corrupt the pinned contexts process-wide."""
 
     def __init__(self, loader: DocumentLoader) -> None:
         self._loader = loader
@@ -44,9 +47,12 @@ class _IsolatedLoader:
         return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(self._loader.load(url))}
 
 
-def _options(loader: _IsolatedLoader) -> dict[str, Any]:
-    # A fresh ContextResolver (and cache: a plain dict suffices) per pyld call: trap 1 in the module docstring.
-    return {"documentLoader": loader, "base": None, "contextResolver": ContextResolver({}, loader)}
+def pyld_options(loader: DocumentLoader | IsolatedLoader) -> dict[str, Any]:
+    """Options for one pyld call that share no state with any other call: copies of the documents, a fresh
+    ``ContextResolver`` whose shared cache is a new dict (pyld's default is a module-level cache, which any other
+    pyld user in the process fills and corrupts: trap 1), and ``base=None`` (trap 2)."""
+    isolated = loader if isinstance(loader, IsolatedLoader) else IsolatedLoader(loader)
+    return {"documentLoader": isolated, "base": None, "contextResolver": ContextResolver({}, isolated)}
 
 
 def normalise(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, Any]:
@@ -54,10 +60,9 @@ def normalise(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, 
 
     Raises :class:`JsonLdNormalisationFailed` for unknown contexts (never fetched) and invalid JSON-LD.
     """
-    isolated = _IsolatedLoader(loader)
     try:
-        expanded = jsonld.expand(copy.deepcopy(dict(document)), _options(isolated))
-        compacted = jsonld.compact(expanded, {"@context": [DSP_CONTEXT_URL]}, _options(isolated))
+        expanded = jsonld.expand(copy.deepcopy(dict(document)), pyld_options(loader))
+        compacted = jsonld.compact(expanded, {"@context": [DSP_CONTEXT_URL]}, pyld_options(loader))
     except jsonld.JsonLdError as exc:
         raise _translate(exc) from exc
     if not isinstance(compacted, dict):
