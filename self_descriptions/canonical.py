@@ -199,7 +199,7 @@ def canonicalize_fast(document: Mapping[str, Any], *, loader: DocumentLoader | N
     if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in dataset):
         raise CanonicalizationError("the fast canonicalizer is only exact for documents without named graphs")
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    text = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS).decode("utf-8")
+    text = (ox.serialize(dataset, format=ox.RdfFormat.N_QUADS) or b"").decode("utf-8")
     # split("\n"), never splitlines(): literals may contain U+2028 etc. which splitlines treats as breaks
     return "".join(sorted(line + "\n" for line in text.split("\n") if line))
 

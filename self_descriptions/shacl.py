@@ -134,7 +134,8 @@ class Shapes:
             if self._compiled is None:
                 import pyshacl_turbo
 
-                self._compiled = pyshacl_turbo.compile_shapes(self.graph)
+                compile_shapes: Any = pyshacl_turbo.compile_shapes
+                self._compiled = compile_shapes(self.graph)
             return self._compiled
 
     @classmethod
