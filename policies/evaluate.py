@@ -354,7 +354,7 @@ class CompiledPolicy:
     ) -> None:
         if policy.inherit_from:
             raise InheritanceError(
-                f"policy inherits from {', '.join(policy.inherit_from)}; resolve it first (policies.resolve_inheritance)",
+                f"policy inherits from {', '.join(policy.inherit_from)}; resolve it first (resolve_inheritance)",
                 where=policy.uid,
             )
         self.policy = policy
@@ -379,7 +379,7 @@ class CompiledPolicy:
                 f"denied: policy {policy.uid} is replaced by {policy.replaced_by} (IM §2.8); evaluate the replacement"
             )
         if policy.type == ODRL + "Offer" and self.scope not in ("catalog", "negotiation"):
-            return f"denied: an Offer is not evaluated for use (CG formal semantics); scope {self.scope} needs the Agreement"
+            return f"denied: an Offer is not evaluated for use (CG semantics); scope {self.scope} needs an Agreement"
         if policy.type not in EVALUATED_TYPES and policy.type != ODRL + "Offer":
             return f"denied: a {policy.type_name} policy is not evaluated"
         return None

@@ -296,10 +296,11 @@ def policy_from_expanded(expanded: list[Any], *, profiles: Iterable[str] = (), u
     actions = [builder.action(v, f"{uid}/action") for v in doc.values(node, _O + "action")]
     defaults = _Defaults(actions=actions, targets=target, assigners=assigner, assignees=assignee)
     rules: dict[str, list[Rule]] = {}
-    for kind in ("permission", "prohibition", "obligation"):
+    kinds: tuple[RuleKind, ...] = ("permission", "prohibition", "obligation")
+    for kind in kinds:
         rules[kind] = []
         for i, value in enumerate(doc.values(node, _O + kind), start=1):
-            rules[kind].extend(builder.rule(doc.node(value), kind, f"_:{kind}-{i}", defaults))  # type: ignore[arg-type]
+            rules[kind].extend(builder.rule(doc.node(value), kind, f"_:{kind}-{i}", defaults))
     inherit = tuple(_iri(v, f"{uid}/inheritFrom") for v in doc.values(node, _O + "inheritFrom"))
     if not any(rules.values()) and not inherit:
         raise PolicyParseError("a policy needs at least one permission, prohibition or obligation (IM §2.1)", where=uid)
@@ -374,10 +375,10 @@ class _Builder:
         targets: list[Asset | None] = (
             list(self.asset_list(node, f"{where}/target")) or (list(defaults.targets) if top_level else []) or [None]
         )
-        inherited_assigner = (
+        inherited_assigner: list[Party | None] = (
             [parent.assigner] if parent and parent.assigner else list(defaults.assigners if top_level else [])
         )
-        inherited_assignee = (
+        inherited_assignee: list[Party | None] = (
             [parent.assignee] if parent and parent.assignee else list(defaults.assignees if top_level else [])
         )
         assigners: list[Party | None] = (
@@ -504,7 +505,8 @@ class _Builder:
             return LogicalConstraint(name, operands, uid)  # type: ignore[arg-type]
         left = _one_iri(self.doc, node, _O + "leftOperand", where, required=True)
         operator = _one_iri(self.doc, node, _O + "operator", where, required=True)
-        assert left is not None and operator is not None
+        assert left is not None
+        assert operator is not None
         if operator not in OPERATORS:
             raise PolicyParseError(f"unknown operator {operator} (ODRL 2.2 Vocab §3.2)", where=where)
         right = tuple(_term(v, f"{where}/rightOperand") for v in self.doc.members(node, _O + "rightOperand"))

@@ -112,8 +112,7 @@ class RuleResult:
                     return f"{lead} but {culprit.reason or 'its value is unknown'} (indeterminate)"
                 if culprit.operands or culprit.left_operand is None:
                     return f"{lead} but it does not hold"
-                subject = "the request's" if not result.refinement else "the request's"
-                return f"{lead} but {subject} {short(culprit.left_operand)} is {_fmt(culprit.value)}"
+                return f"{lead} but the request's {short(culprit.left_operand)} is {_fmt(culprit.value)}"
         for duty in self.duties:
             if duty.gating and duty.activation == "active" and duty.state != "fulfilled":
                 return f"{self.label} requires duty {short(duty.action)} first, which has not been performed"
@@ -153,13 +152,11 @@ class Report:
             state = f", {rule.state}" if rule.state else ""
             lines.append(f"  {rule.label} ({short(rule.action)}): {rule.activation}{state}")
             for c in rule.constraints:
-                lines.append(
-                    f"    {'refinement ' if c.refinement else ''}{c.describe()}: {c.satisfaction} (value: {_fmt(c.value)})"
-                )
+                prefix = "refinement " if c.refinement else ""
+                lines.append(f"    {prefix}{c.describe()}: {c.satisfaction} (value: {_fmt(c.value)})")
             for d in rule.duties:
-                lines.append(
-                    f"    duty {short(d.action)}: {d.activation}, {d.state or 'n/a'}{'' if d.gating else ' (monitored)'}"
-                )
+                monitored = "" if d.gating else " (monitored)"
+                lines.append(f"    duty {short(d.action)}: {d.activation}, {d.state or 'n/a'}{monitored}")
         return "\n".join(lines)
 
     def to_w3c(self) -> dict[str, Any]:

@@ -48,7 +48,44 @@ OPERATORS: Final = frozenset(
     for o in ("eq", "neq", "lt", "lteq", "gt", "gteq", "isA", "hasPart", "isPartOf", "isAllOf", "isAnyOf", "isNoneOf")
 )
 
-_USE_CHILDREN = ["read", "modify", "delete", "distribute", "aggregate", "anonymize", "archive", "attribute", "compensate", "concurrentUse", "derive", "digitize", "ensureExclusivity", "execute", "grantUse", "include", "index", "inform", "install", "move", "nextPolicy", "obtainConsent", "play", "present", "print", "reproduce", "reviewPolicy", "stream", "synchronize", "textToSpeech", "transform", "translate", "uninstall", "watermark", "acceptTracking", "annotate"]
+_USE_CHILDREN = [
+    "read",
+    "modify",
+    "delete",
+    "distribute",
+    "aggregate",
+    "anonymize",
+    "archive",
+    "attribute",
+    "compensate",
+    "concurrentUse",
+    "derive",
+    "digitize",
+    "ensureExclusivity",
+    "execute",
+    "grantUse",
+    "include",
+    "index",
+    "inform",
+    "install",
+    "move",
+    "nextPolicy",
+    "obtainConsent",
+    "play",
+    "present",
+    "print",
+    "reproduce",
+    "reviewPolicy",
+    "stream",
+    "synchronize",
+    "textToSpeech",
+    "transform",
+    "translate",
+    "uninstall",
+    "watermark",
+    "acceptTracking",
+    "annotate",
+]
 
 #: ``includedIn`` edges of ODRL22.ttl (child -> parent), Vocab §2.4 / IM §2.4.
 INCLUDED_IN: Final[dict[str, str]] = {ODRL + a: ODRL + "use" for a in _USE_CHILDREN}
@@ -89,7 +126,42 @@ ACTIONS: Final = frozenset(INCLUDED_IN) | {ODRL + "use", ODRL + "transfer"} | fr
 
 LEFT_OPERANDS: Final = frozenset(
     ODRL + o
-    for o in ["absolutePosition", "absoluteSpatialPosition", "absoluteTemporalPosition", "absoluteSize", "count", "dateTime", "delayPeriod", "deliveryChannel", "elapsedTime", "event", "fileFormat", "industry", "language", "media", "meteredTime", "payAmount", "percentage", "product", "purpose", "recipient", "relativePosition", "relativeSpatialPosition", "relativeTemporalPosition", "relativeSize", "resolution", "spatial", "spatialCoordinates", "systemDevice", "timeInterval", "unitOfCount", "version", "virtualLocation", "device", "system"]
+    for o in [
+        "absolutePosition",
+        "absoluteSpatialPosition",
+        "absoluteTemporalPosition",
+        "absoluteSize",
+        "count",
+        "dateTime",
+        "delayPeriod",
+        "deliveryChannel",
+        "elapsedTime",
+        "event",
+        "fileFormat",
+        "industry",
+        "language",
+        "media",
+        "meteredTime",
+        "payAmount",
+        "percentage",
+        "product",
+        "purpose",
+        "recipient",
+        "relativePosition",
+        "relativeSpatialPosition",
+        "relativeTemporalPosition",
+        "relativeSize",
+        "resolution",
+        "spatial",
+        "spatialCoordinates",
+        "systemDevice",
+        "timeInterval",
+        "unitOfCount",
+        "version",
+        "virtualLocation",
+        "device",
+        "system",
+    ]
 )
 
 #: Bare terms accepted in vocabulary slots. The DSP 2025-1 ODRL profile context defines no left operands, so

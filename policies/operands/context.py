@@ -27,7 +27,28 @@ _KINDS: dict[str, Kind] = {
     "relativePosition": "decimal",
     "language": "language",
 }
-_TOKENS = ["purpose", "recipient", "spatial", "industry", "event", "media", "product", "deliveryChannel", "fileFormat", "version", "virtualLocation", "systemDevice", "spatialCoordinates", "unitOfCount", "absoluteSpatialPosition", "absoluteTemporalPosition", "relativeSpatialPosition", "relativeTemporalPosition", "device", "system"]
+_TOKENS = [
+    "purpose",
+    "recipient",
+    "spatial",
+    "industry",
+    "event",
+    "media",
+    "product",
+    "deliveryChannel",
+    "fileFormat",
+    "version",
+    "virtualLocation",
+    "systemDevice",
+    "spatialCoordinates",
+    "unitOfCount",
+    "absoluteSpatialPosition",
+    "absoluteTemporalPosition",
+    "relativeSpatialPosition",
+    "relativeTemporalPosition",
+    "device",
+    "system",
+]
 
 
 def _parameter(context: Context, constraint: Constraint) -> Any:
