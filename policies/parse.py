@@ -105,12 +105,22 @@ def _pyld_expand(data: Any, loader: Loader) -> list[Any]:
 
     try:
         result = jsonld.expand(data, {"documentLoader": loader, "base": None})
-    except jsonld.JsonLdError as exc:
-        cause = exc.cause if getattr(exc, "cause", None) else exc
-        raise PolicyParseError(f"JSON-LD expansion failed: {str(cause).splitlines()[0]}") from None
-    except Exception as exc:  # the loader's own error (e.g. a context that is not pinned)
-        raise PolicyParseError(f"JSON-LD expansion failed: {exc}") from None
+    except Exception as exc:  # pyld wraps the loader's own error (e.g. a context that is not pinned)
+        raise PolicyParseError(f"JSON-LD expansion failed: {_root_cause(exc)}") from None
     return list(result)
+
+
+def _root_cause(exc: BaseException) -> str:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ != "JsonLdError" and str(current):
+            message = str(current).splitlines()[0]
+        cause = getattr(current, "cause", None)
+        current = cause if isinstance(cause, BaseException) else current.__cause__ or current.__context__
+    return message
 
 
 def _turtle_to_expanded(text: str) -> list[Any]:

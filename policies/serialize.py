@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from policies.model import Asset, Constraint, ConstraintNode, LogicalConstraint, Party, Policy, Rule, Term
-from policies.vocabulary import DSP_CONTEXT, DSP_ODRL_PROFILE, ODRL, ODRL_CONTEXT, XSD
+from policies.vocabulary import DSP_CONTEXT, DSP_ODRL_PROFILE, ODRL, ODRL_CONTEXT, RDF, XSD
 
 ContextName = Literal["odrl", "dsp"]
 
@@ -148,7 +148,7 @@ class _Writer:
         if rule.action.refinements:
             out[self.key("action")] = [
                 {
-                    "rdf:value": {"@id": rule.action.iri},
+                    RDF + "value": {"@id": rule.action.iri},
                     self.key("refinement"): [self.constraint(c) for c in rule.action.refinements],
                 }
             ]
@@ -182,14 +182,6 @@ def to_jsonld(policy: Policy, context: ContextName = "odrl") -> dict[str, Any]:
         writer.type_key: writer.vocab(policy.type),
         writer.id_key: policy.uid,
     }
-    if context == "odrl" and any(r.action.refinements for r in policy.rules):
-        out["@context"] = [ODRL_CONTEXT, {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}]
-    if context == "dsp":
-        out["@context"] = (
-            [DSP_CONTEXT, DSP_ODRL_PROFILE, {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}]
-            if any(r.action.refinements for r in policy.rules)
-            else [DSP_CONTEXT, DSP_ODRL_PROFILE]
-        )
     if policy.profiles:
         out[writer.key("profile")] = list(policy.profiles)
     if policy.inherit_from:
