@@ -16,6 +16,7 @@ on the project's corpus (``tests/unit/self_descriptions/test_shacl.py``, differe
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import RDF, SH
 
@@ -141,9 +143,8 @@ class Shapes:
     @classmethod
     def from_file(cls, path: Path, version: str | None = None) -> Shapes:
         fmt = "json-ld" if path.suffix in (".jsonld", ".json") else "turtle"
-        graph = rdflib.Graph()
         try:
-            graph.parse(path, format=fmt)
+            graph = _parse_graph(path.read_text(encoding="utf-8"), fmt)
         except Exception as exc:  # rdflib raises many parser-specific types
             raise ShaclError(f"cannot parse shapes file {path}: {exc}") from exc
         if not any(graph.triples((None, RDF.type, SH.NodeShape))):
@@ -164,9 +165,24 @@ def load_shapes(name: str = "25.11") -> Shapes:
     version = bundled_version(name)
     file_name, fmt = BUNDLED_SHAPES[version]
     text = resources.files("self_descriptions").joinpath("shapes", *file_name.split("/")).read_text(encoding="utf-8")
+    return Shapes(_parse_graph(text, fmt), version)
+
+
+#: Bundled and operator shapes files are trusted configuration, larger than credentials.
+_SHAPES_LIMITS = Limits(max_bytes=32 * 1024 * 1024, max_depth=64, max_nodes=5_000_000, max_blank_nodes=1_000_000)
+
+
+def _parse_graph(text: str, fmt: str) -> rdflib.Graph:
+    """Parse shapes; JSON-LD goes through pyld (rdflib's JSON-LD parser is deprecated API and rewrites literals)."""
+    if fmt != "json-ld":
+        graph = rdflib.Graph()
+        graph.parse(data=text, format=fmt)
+        return graph
     graph = rdflib.Graph()
-    graph.parse(data=text, format=fmt)
-    return Shapes(graph, version)
+    nquads = to_nquads(json.loads(text), limits=_SHAPES_LIMITS)
+    for quad in ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS):
+        graph.add((_term(quad.subject, 0), _term(quad.predicate, 0), _term(quad.object, 0)))
+    return graph
 
 
 def data_graph(
@@ -174,7 +190,7 @@ def data_graph(
 ) -> rdflib.Graph:
     """The union graph of the credential subjects of ``credentials`` (each under its own ``@context``)."""
     graph = rdflib.Graph()
-    for credential in credentials:
+    for index, credential in enumerate(credentials):
         subjects = credential.get("credentialSubject")
         if subjects is None:
             continue
@@ -184,11 +200,33 @@ def data_graph(
         }
         nquads = to_nquads(document, loader=loader, limits=limits)
         try:
-            graph.parse(data=nquads, format="nquads")
-        except Exception as exc:  # rdflib parser errors have no common base
+            quads = ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+            for quad in quads:
+                # blank node labels restart in every credential: keep them apart in the union
+                graph.add((_term(quad.subject, index), _term(quad.predicate, index), _term(quad.object, index)))
+        except (SyntaxError, ValueError) as exc:
             raise ShaclError(f"cannot load the credential subjects as RDF: {exc}") from exc
     _add_subclass_types(graph)
     return graph
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def _term(term: Any, index: int) -> Any:
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(f"c{index}_{term.value}")
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        if datatype in (_XSD_STRING, _LANG_STRING):
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(datatype))
+    raise ShaclError(f"unsupported RDF term {term!r} in a credential subject")
 
 
 def _add_subclass_types(graph: rdflib.Graph) -> None:

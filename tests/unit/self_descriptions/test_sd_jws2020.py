@@ -51,7 +51,9 @@ async def test_both_flavours_round_trip_and_report_the_flavour(any_world: World,
     result = await verify_credential(
         signed, resolver=w.resolver(), trust_anchors=w.anchors, now=w.now, x5u_fetcher=w.fetcher()
     )
-    assert result.flavour == flavour and result.format == "jsonld" and result.trust == "valid"
+    assert result.flavour == flavour
+    assert result.format == "jsonld"
+    assert result.trust == "valid"
 
 
 async def test_gaia_x_flavour_does_not_verify_under_specification_only(world: World) -> None:
@@ -99,7 +101,8 @@ async def test_wizard_style_did_verifies_offline_with_gaia_x_flavour_only() -> N
     result = await verify_credential(
         signed, resolver=Base58PemDidResolver(), trust_anchors=None, now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     )
-    assert result.flavour == "gaia-x" and result.signature == "valid"
+    assert result.flavour == "gaia-x"
+    assert result.signature == "valid"
 
 
 async def test_tagus_presentation_without_proof_verifies_each_credential(world: World) -> None:
@@ -117,7 +120,8 @@ async def test_tagus_presentation_without_proof_verifies_each_credential(world: 
     result = await verify_presentation(
         vp, resolver=world.resolver(), trust_anchors=world.anchors, now=world.now, x5u_fetcher=world.fetcher()
     )
-    assert result.presentation is None and result.credentials[0].flavour == "gaia-x"
+    assert result.presentation is None
+    assert result.credentials[0].flavour == "gaia-x"
 
 
 async def test_key_not_in_assertion_method_is_unverifiable(world: World) -> None:

@@ -26,13 +26,18 @@ async def test_vc_jwt_round_trip_every_key_type_and_profile(any_world: World, pr
     legal_person = any_world.self_description.legal_person
     token = any_world.sign(legal_person, profile)  # type: ignore[arg-type]
     result = await _verify(any_world, token)
-    assert result.signature == "valid" and result.trust == "valid" and result.validity == "valid"  # type: ignore[attr-defined]
+    assert result.signature == "valid"
+    assert result.trust == "valid"
+    assert result.validity == "valid"
     assert result.issuer == any_world.participant.did  # type: ignore[attr-defined]
     header = json.loads(b64url_decode(token.split(".")[0]))
-    assert header["typ"] == profile.vc_typ and header["cty"] == profile.vc_cty  # type: ignore[attr-defined]
-    assert header["iss"] == any_world.participant.did and header["kid"] == any_world.participant.kid
+    assert header["typ"] == profile.vc_typ
+    assert header["cty"] == profile.vc_cty
+    assert header["iss"] == any_world.participant.did
+    assert header["kid"] == any_world.participant.kid
     payload = json.loads(b64url_decode(token.split(".")[1]))
-    assert payload["iss"] == any_world.participant.did and "vc" not in payload
+    assert payload["iss"] == any_world.participant.did
+    assert "vc" not in payload
 
 
 async def test_gxdch_profiles_put_millisecond_times_in_the_header(world: World) -> None:
@@ -51,7 +56,8 @@ async def test_vp_jwt_with_enveloped_credentials_verifies(world: World) -> None:
         now=world.now,
         x5u_fetcher=world.fetcher(),
     )
-    assert result.presentation is not None and result.presentation.ok
+    assert result.presentation is not None
+    assert result.presentation.ok
     assert len(result.credentials) == len(world.self_description.all())
     assert {c.issuer for c in result.credentials} == {world.participant.did, world.notary.did}
 
@@ -122,7 +128,8 @@ async def test_unknown_did_is_unverifiable_not_valid(world: World) -> None:
     with pytest.raises(VerificationError) as info:
         await verify_credential(token, resolver=OfflineDidResolver(), trust_anchors=None, now=world.now)
     assert info.value.code == "unverifiable"
-    assert info.value.assessment is not None and info.value.assessment.signature == "unverifiable"
+    assert info.value.assessment is not None
+    assert info.value.assessment.signature == "unverifiable"
 
 
 async def test_expiry_and_not_yet_valid(world: World) -> None:
@@ -149,14 +156,16 @@ async def test_untrusted_chain_is_reported(world: World) -> None:
             token, resolver=world.resolver(), trust_anchors=[other_root], now=world.now, x5u_fetcher=world.fetcher()
         )
     assert info.value.code == "untrusted"
-    assert info.value.assessment is not None and info.value.assessment.signature == "valid"
+    assert info.value.assessment is not None
+    assert info.value.assessment.signature == "valid"
 
 
 async def test_trust_not_checked_without_anchors(world: World) -> None:
     result = await verify_credential(
         world.sign(world.self_description.issuer), resolver=world.resolver(), trust_anchors=None, now=world.now
     )
-    assert result.trust == "not-checked" and result.ok
+    assert result.trust == "not-checked"
+    assert result.ok
 
 
 @pytest.mark.parametrize(
@@ -166,4 +175,5 @@ async def test_trust_not_checked_without_anchors(world: World) -> None:
 async def test_malformed_inputs_give_clear_errors(world: World, bad: str) -> None:
     with pytest.raises(VerificationError) as info:
         await _verify(world, bad)
-    assert info.value.code and info.value.message
+    assert info.value.code
+    assert info.value.message
