@@ -52,6 +52,7 @@ from policies.vocabulary import (
 KNOWN_PROFILES: frozenset[str] = frozenset({GXC, GXC.rstrip("/")})
 
 _O = ODRL
+_CONTEXT_TYPOS = {ODRL + "neg": ODRL + "neq", ODRL + "industry:": ODRL + "industry"}
 _TERM_CACHE: dict[tuple[str, ...], TermTable] = {}
 Format = Literal["auto", "json-ld", "turtle"]
 
@@ -517,6 +518,10 @@ class _Builder:
         operator = _one_iri(self.doc, node, _O + "operator", where, required=True)
         assert left is not None
         assert operator is not None
+        # The official ODRL context (odrl.jsonld) has two typos: "neq" -> odrl:neg and "industry" ->
+        # odrl:industry: (trailing colon). Read them as the vocabulary terms they were meant to be.
+        operator = _CONTEXT_TYPOS.get(operator, operator)
+        left = _CONTEXT_TYPOS.get(left, left)
         if operator not in OPERATORS:
             raise PolicyParseError(f"unknown operator {operator} (ODRL 2.2 Vocab §3.2)", where=where)
         right = tuple(_term(v, f"{where}/rightOperand") for v in self.doc.members(node, _O + "rightOperand"))

@@ -84,6 +84,8 @@ class _Writer:
     def vocab(self, iri: str) -> str:
         if iri.startswith(ODRL):
             name = iri[len(ODRL) :]
+            if not self.dsp and name in ("neq", "industry"):
+                return f"odrl:{name}"  # the ODRL context maps these terms to typos (odrl:neg, odrl:industry:)
             return name if not self.dsp or name in _DSP_TERMS else f"odrl:{name}"
         return iri
 
