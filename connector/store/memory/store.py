@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from connector.store.errors import StoreError
 from connector.store.memory.catalog import MemoryAssets, MemoryContractDefinitions, MemoryPolicyDefinitions
 from connector.store.memory.outbox import MemoryOutbox
 from connector.store.memory.processes import MemoryAgreements, MemoryNegotiations, MemoryTransfers
@@ -44,7 +45,7 @@ class MemoryStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MemoryTransaction]:
         if self._closed:
-            raise RuntimeError("the store is closed")
+            raise StoreError("the memory store is closed")
         async with self._lock:
             snapshot = self._tables.snapshot()
             try:
