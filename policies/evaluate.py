@@ -479,6 +479,8 @@ class CompiledPolicy:
         if permitted and prohibited:
             strategy = self.policy.strategy
             pair = f"{permitted[0].label} and {prohibited[0].label} conflict"
+            if prohibited[0].indeterminate:
+                pair += f" ({_prohibition_reason(prohibited[0], request).removeprefix('denied: ')})"
             if strategy == "perm":
                 return (
                     "permit",

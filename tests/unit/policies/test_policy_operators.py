@@ -15,7 +15,11 @@ pytestmark = pytest.mark.unit
 
 def satisfaction(constraint: dict[str, Any], *, params: dict[str, Any] | None = None, **world: Any) -> str:
     policy = parse(policy_doc(constraints=[constraint]))
-    report = evaluate(policy, Request("use", "http://ex.org/asset", "http://ex.org/alice", params or {}), World(now=world.pop("now", NOW), **world))
+    report = evaluate(
+        policy,
+        Request("use", "http://ex.org/asset", "http://ex.org/alice", params or {}),
+        World(now=world.pop("now", NOW), **world),
+    )
     result: str = report.rules[0].constraints[0].satisfaction
     return result
 
@@ -68,7 +72,9 @@ def test_duration(op: str, right: str, value: str, expected: str) -> None:
 
 
 def test_duration_from_timedelta_and_missing() -> None:
-    assert satisfaction(c("meteredTime", "lt", "PT2H"), measures={"meteredTime": dt.timedelta(minutes=90)}) == "satisfied"
+    assert (
+        satisfaction(c("meteredTime", "lt", "PT2H"), measures={"meteredTime": dt.timedelta(minutes=90)}) == "satisfied"
+    )
     assert satisfaction(c("meteredTime", "lt", "PT2H")) == "indeterminate"
 
 
@@ -131,12 +137,39 @@ def test_missing_value_is_indeterminate_for_every_operator() -> None:
 def test_iri_operands_and_part_of_is_a() -> None:
     eu = {"@id": "http://ex.org/EU"}
     part_of = {"http://ex.org/DE": ["http://ex.org/EU"], "http://ex.org/Berlin": ["http://ex.org/DE"]}
-    assert satisfaction(c("spatial", "isPartOf", eu), params={"spatial": "http://ex.org/Berlin"}, part_of=part_of) == "satisfied"
-    assert satisfaction(c("spatial", "isPartOf", eu), params={"spatial": "http://ex.org/US"}, part_of=part_of) == "unsatisfied"
-    assert satisfaction(c("spatial", "hasPart", {"@id": "http://ex.org/Berlin"}), params={"spatial": "http://ex.org/EU"}, part_of=part_of) == "satisfied"
+    assert (
+        satisfaction(c("spatial", "isPartOf", eu), params={"spatial": "http://ex.org/Berlin"}, part_of=part_of)
+        == "satisfied"
+    )
+    assert (
+        satisfaction(c("spatial", "isPartOf", eu), params={"spatial": "http://ex.org/US"}, part_of=part_of)
+        == "unsatisfied"
+    )
+    assert (
+        satisfaction(
+            c("spatial", "hasPart", {"@id": "http://ex.org/Berlin"}),
+            params={"spatial": "http://ex.org/EU"},
+            part_of=part_of,
+        )
+        == "satisfied"
+    )
     classes = {"http://ex.org/acme": ["http://ex.org/SME"], "http://ex.org/SME": ["http://ex.org/Company"]}
-    assert satisfaction(c("industry", "isA", {"@id": "http://ex.org/Company"}), params={"industry": "http://ex.org/acme"}, classes=classes) == "satisfied"
-    assert satisfaction(c("industry", "isA", {"@id": "http://ex.org/NGO"}), params={"industry": "http://ex.org/acme"}, classes=classes) == "unsatisfied"
+    assert (
+        satisfaction(
+            c("industry", "isA", {"@id": "http://ex.org/Company"}),
+            params={"industry": "http://ex.org/acme"},
+            classes=classes,
+        )
+        == "satisfied"
+    )
+    assert (
+        satisfaction(
+            c("industry", "isA", {"@id": "http://ex.org/NGO"}),
+            params={"industry": "http://ex.org/acme"},
+            classes=classes,
+        )
+        == "unsatisfied"
+    )
 
 
 def test_language_is_case_insensitive() -> None:

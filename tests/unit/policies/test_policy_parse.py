@@ -65,7 +65,9 @@ def test_turtle_gives_the_same_rules_as_json() -> None:
     from_json = parse(fixture_json("dsp_agreement_message.json"))
     assert from_ttl.uid == from_json.uid
     key = repr
-    assert sorted(map(key, from_ttl.permissions[0].constraints)) == sorted(map(key, from_json.permissions[0].constraints))
+    assert sorted(map(key, from_ttl.permissions[0].constraints)) == sorted(
+        map(key, from_json.permissions[0].constraints)
+    )
     assert from_ttl.permissions[0].target == from_json.permissions[0].target
 
 
@@ -147,7 +149,13 @@ def test_right_operand_reference_unit_datatype_status() -> None:
     doc = policy_doc(
         constraints=[
             {"leftOperand": "count", "operator": "lteq", "rightOperandReference": "http://ex.org/limit", "status": 2},
-            {"leftOperand": "payAmount", "operator": "eq", "rightOperand": "5", "unit": "http://ex.org/EUR", "dataType": "xsd:decimal"},
+            {
+                "leftOperand": "payAmount",
+                "operator": "eq",
+                "rightOperand": "5",
+                "unit": "http://ex.org/EUR",
+                "dataType": "xsd:decimal",
+            },
         ]
     )
     a, b = parse(doc).permissions[0].constraints
@@ -165,9 +173,20 @@ def test_right_operand_reference_unit_datatype_status() -> None:
     [
         (lambda d: d.pop("permission"), "at least one"),
         (lambda d: d["permission"][0].pop("action"), "must have an action"),
-        (lambda d: d["permission"][0].update(constraint=[{"leftOperand": "purpose", "operator": "eq"}]), "exactly one of"),
-        (lambda d: d["permission"][0].update(constraint=[{"leftOperand": "purpose", "operator": "odrl:like", "rightOperand": "x"}]), "unknown operator"),
-        (lambda d: d["permission"][0].update(constraint=[{"operator": "eq", "rightOperand": "x"}]), "missing leftOperand"),
+        (
+            lambda d: d["permission"][0].update(constraint=[{"leftOperand": "purpose", "operator": "eq"}]),
+            "exactly one of",
+        ),
+        (
+            lambda d: d["permission"][0].update(
+                constraint=[{"leftOperand": "purpose", "operator": "odrl:like", "rightOperand": "x"}]
+            ),
+            "unknown operator",
+        ),
+        (
+            lambda d: d["permission"][0].update(constraint=[{"operator": "eq", "rightOperand": "x"}]),
+            "missing leftOperand",
+        ),
         (lambda d: d.update(conflict="http://ex.org/bogus"), "conflict must be"),
         (lambda d: d.pop("uid"), "no uid"),
     ],
@@ -201,7 +220,9 @@ def test_unknown_profile_is_refused_known_is_accepted() -> None:
 def test_blank_rule_labels_are_positional_and_turtle_is_deterministic() -> None:
     policy = parse(fixture_json("im_example34_conflict_perm.json"))
     assert [r.uid for r in policy.rules] == ["_:permission-1", "_:prohibition-1"]
-    nq = jsonld.to_rdf(fixture_json("cg_b1_policy.json"), {"documentLoader": LOADER, "base": None, "format": "application/n-quads"})
+    nq = jsonld.to_rdf(
+        fixture_json("cg_b1_policy.json"), {"documentLoader": LOADER, "base": None, "format": "application/n-quads"}
+    )
     graph = rdflib.Graph()
     graph.parse(data=nq, format="nt")
     ttl = graph.serialize(format="turtle")
