@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from self_descriptions.did import OfflineDidResolver, VerificationKey, build_did_document
+from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.keys import generate_key
 from self_descriptions.proofs.jose import JoseError
 from self_descriptions.proofs.jws2020 import sign_jws2020, verify_jws2020
@@ -86,7 +87,7 @@ async def test_changing_a_claim_after_signing_breaks_both_flavours(world: World)
 async def test_undefined_terms_are_rejected_not_silently_dropped(world: World) -> None:
     doc = tagus_participant(world.participant.did)
     doc["credentialSubject"]["legalName"] = "unprefixed, undefined in the Tagus context"  # type: ignore[index]
-    with pytest.raises(Exception) as info:
+    with pytest.raises(SelfDescriptionError) as info:
         sign_jws2020(doc, world.participant.key, verification_method=world.participant.kid, created="2026-02-01")
     assert getattr(info.value, "code", None) == "undefined-term"
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.proofs.jose import b64url_decode, b64url_encode, parse_compact, sign_compact
 from self_descriptions.proofs.vc_jwt import GXDCH_2025, ICAM_2407, PROFILES, data_url, sign_vc_jwt
 from self_descriptions.verify import VerificationError, verify_credential, verify_presentation
@@ -86,7 +87,7 @@ async def test_embedded_keys_are_rejected(world: World, member: str) -> None:
         "kid": world.participant.kid,
         member: {"kty": "EC"} if member == "jwk" else "https://attacker.example/k",
     }
-    with pytest.raises(Exception) as info:
+    with pytest.raises(SelfDescriptionError) as info:
         sign_compact(header, b"{}", world.participant.key)
     assert getattr(info.value, "code", None) == "embedded-key"
 
@@ -109,7 +110,7 @@ async def test_alg_mismatch_with_published_jwk_is_rejected(world: World) -> None
 async def test_issuer_must_match_iss(world: World) -> None:
     other = dict(world.self_description.issuer)
     # signed by the notary but claiming the participant as issuer
-    with pytest.raises(Exception) as info:
+    with pytest.raises(SelfDescriptionError) as info:
         sign_vc_jwt(other, world.notary.key, kid=world.notary.kid)
     assert getattr(info.value, "code", None) == "issuer-mismatch"
     header = {"alg": "ES256", "typ": "vc+jwt", "cty": "vc", "iss": world.notary.did, "kid": world.notary.kid}
