@@ -12,6 +12,7 @@ DSP message layer to normalise peers' contexts.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from functools import cache
@@ -69,8 +70,13 @@ class DocumentLoader:
         return _pinned_document(file_name)
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """pyld's document-loader interface (``RemoteDocument``)."""
-        return {"contextUrl": None, "documentUrl": url, "document": self.load(url)}
+        """pyld's document-loader interface (``RemoteDocument``).
+
+        pyld 3.3.0 writes into the documents it is given when it processes an ``@import`` (the importing
+        context's terms end up in the imported document), so handing out the cached object would let one
+        expansion corrupt the pinned context for every later one. Each call therefore gets its own deep copy.
+        """
+        return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(self.load(url))}
 
 
 def _read_operator_context(url: str, path: Path) -> Any:
