@@ -277,6 +277,8 @@ async def assess_presentation(
         value = parse_input(presentation)
     except VerificationError as exc:
         return PresentationAssessment(None, [], [Problem(exc.code, exc.message)])
+    if isinstance(value, str) and not _looks_like_presentation(value):
+        return PresentationAssessment(None, [await _assess_jwt(value, ctx, kind="credential")])
     if isinstance(value, str):
         own = await _assess_jwt(value, ctx, kind="presentation")
         if not own.document:
@@ -305,6 +307,18 @@ async def assess_presentation(
     holder_result = await _assess_jsonld(value, ctx, issuer_field="holder") if "proof" in value else None
     credentials = [await assess_credential(entry, ctx) for entry in entries]
     return PresentationAssessment(holder_result, credentials)
+
+
+def _looks_like_presentation(token: str) -> bool:
+    """A JWT is a presentation when its typ says so or its payload is typed VerifiablePresentation."""
+    try:
+        jws = parse_compact(token)
+        typ = str(jws.header.get("typ", ""))
+        if typ.startswith("vp"):
+            return True
+        return _has_type(decode_json_payload(jws), "VerifiablePresentation")
+    except SelfDescriptionError:
+        return False
 
 
 def _token_of(data_url: str) -> str:

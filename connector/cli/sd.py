@@ -431,13 +431,14 @@ def verify_command(
     source = sys.stdin.read() if file == "-" else _read_text(Path(file))
     now = _now(at)
     setup = _Setup(did_document, trust_anchor, no_trust_chain, x5u_chain, context, resolve_did_web, allow_private)
+    chosen = _shapes_for(shapes, []) if shapes is not None and not no_shapes else None  # usage errors first
     assessment = asyncio.run(_assess(source, setup, now))
     report: ShaclReport | None = None
     problems: list[Problem] = []
     documents = [c.document for c in assessment.credentials if c.document]
     if not no_shapes and documents:
         try:
-            report = validate(documents, shapes=_shapes_for(shapes, documents), loader=setup.loader)
+            report = validate(documents, shapes=chosen or _shapes_for(None, documents), loader=setup.loader)
         except SelfDescriptionError as exc:
             problems.append(Problem(exc.code, exc.message))
     result = verdict(assessment, report, errors=problems)
