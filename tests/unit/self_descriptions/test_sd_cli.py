@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from connector.cli.sd import app
 from self_descriptions.keys import write_private_key_file
-from tests.fixtures.self_descriptions.world import NOW, POLICY, World
+from tests.fixtures.self_descriptions.world import NOW, POLICY, World, tagus_participant
 
 pytestmark = pytest.mark.unit
 runner = CliRunner()
@@ -191,7 +191,6 @@ def test_build_sign_present_comply_end_to_end(world: World, tmp_path: Path) -> N
 
 
 def test_tagus_jws2020_signing_via_cli(world: World, tmp_path: Path) -> None:
-    from tests.unit.self_descriptions.test_sd_jws2020 import tagus_participant
 
     vc = tmp_path / "vc.json"
     vc.write_text(json.dumps(tagus_participant(world.participant.did)))

@@ -14,28 +14,9 @@ from self_descriptions.proofs.jose import JoseError
 from self_descriptions.proofs.jws2020 import sign_jws2020, verify_jws2020
 from self_descriptions.verify import VerificationError, verify_credential, verify_presentation
 from self_descriptions.wizard import Base58PemDidResolver, b58decode, b58encode, wizard_did
-from tests.fixtures.self_descriptions.world import World
+from tests.fixtures.self_descriptions.world import World, tagus_participant
 
 pytestmark = pytest.mark.unit
-GX = "https://registry.lab.gaia-x.eu/development/api/trusted-shape-registry/v1/shapes/jsonld/trustframework#"
-
-
-def tagus_participant(issuer: str) -> dict[str, object]:
-    return {
-        "@context": ["https://www.w3.org/2018/credentials/v1", "https://w3id.org/security/suites/jws-2020/v1", GX],
-        "type": ["VerifiableCredential"],
-        "id": "https://participant.example/sd/participant.json",
-        "issuer": issuer,
-        "issuanceDate": "2026-02-01T08:58:07.859Z",
-        "credentialSubject": {
-            "type": "gx:LegalParticipant",
-            "gx:legalName": "Example Data GmbH",
-            "gx:legalRegistrationNumber": {"id": "https://participant.example/sd/lrn.json"},
-            "gx:headquarterAddress": {"gx:countrySubdivisionCode": "DE-BE"},
-            "gx:legalAddress": {"gx:countrySubdivisionCode": "DE-BE"},
-            "id": "https://participant.example/sd/participant.json#cs",
-        },
-    }
 
 
 @pytest.mark.parametrize("flavour", ["gaia-x", "specification"])
