@@ -47,6 +47,7 @@ from policies.vocabulary import EVALUATED_TYPES, ODRL, action_covers, short
 Behaviour = Literal["closed", "open"]
 Scope = Literal["catalog", "negotiation", "transfer", "access", "monitor"]
 
+_SET_OPERATORS = frozenset({"isAnyOf", "isNoneOf", "isAllOf"})
 _SAT: Satisfaction = "satisfied"
 _UNSAT: Satisfaction = "unsatisfied"
 _INDET: Satisfaction = "indeterminate"
@@ -91,7 +92,11 @@ class _Atomic:
                 self.error = typed
             else:
                 self.right = typed
-                self.right_display = _display(typed)
+                self.right_display = self._show_right(typed)
+
+    def _show_right(self, values: tuple[Value, ...]) -> Any:
+        # Set-based operators keep their list form in reports ("isAnyOf [research]"), scalars read as scalars.
+        return [display(v) for v in values] if self.op in _SET_OPERATORS else _display(values)
 
     def _type_right(self, raw: tuple[Any, ...]) -> tuple[Value, ...] | str:
         if self.kind == "datetime" and raw and raw[0] == ODRL + "policyUsage":
@@ -121,7 +126,7 @@ class _Atomic:
                 return ConstraintResult(
                     c.left_operand, self.op, c.right_operand_reference, None, _INDET, typed, refinement=self.refinement
                 )
-            right, right_display = typed, _display(typed)
+            right, right_display = typed, self._show_right(typed)
         assert self.operand is not None
         raw = self.operand.resolve(context, c)
         if isinstance(raw, Missing):

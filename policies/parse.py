@@ -16,6 +16,7 @@ no left operands) are read as ODRL terms. Blank-node rules get positional labels
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
@@ -103,12 +104,28 @@ def expand(
 
 def _pyld_expand(data: Any, loader: Loader) -> list[Any]:
     from pyld import jsonld  # imported lazily: the fast path and Turtle do not need it
+    from pyld.context_resolver import ContextResolver
 
     try:
-        result = jsonld.expand(data, {"documentLoader": loader, "base": None})
+        copying = _copying(loader)
+        # A fresh resolver per call: pyld's process-wide resolved-context cache is shared between operations and,
+        # with the DSP context's type-scoped @import, goes stale (KeyError 'mappings', dropped terms; dsp.md
+        # addendum). ``base: None`` keeps relative values relative (dsp.md §7.3).
+        options = {"documentLoader": copying, "base": None, "contextResolver": ContextResolver({}, copying)}
+        result = jsonld.expand(data, options)
     except Exception as exc:  # pyld wraps the loader's own error (e.g. a context that is not pinned)
         raise PolicyParseError(f"JSON-LD expansion failed: {_root_cause(exc)}") from None
     return list(result)
+
+
+def _copying(loader: Loader) -> Loader:
+    """pyld mutates the context documents it processes (``@import`` is merged into the imported document, dsp.md
+    addendum); loaders that cache documents would hand out corrupted contexts later, so give pyld copies."""
+
+    def load(url: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+        return copy.deepcopy(loader(url, options))
+
+    return load
 
 
 def _root_cause(exc: BaseException) -> str:
