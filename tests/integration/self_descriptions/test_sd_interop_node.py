@@ -44,7 +44,7 @@ def _node() -> str:
 
 
 def _run(script: str, payload: dict[str, Any]) -> Any:
-    result = subprocess.run(  # noqa: S603 - fixed script, local node
+    result = subprocess.run(
         [_node(), str(NODE_DIR / script)],
         input=json.dumps(payload).encode(),
         capture_output=True,

@@ -78,7 +78,8 @@ async def test_resolves_and_caches_when_private_targets_are_allowed(server: tupl
     did = f"did:web:{host.replace(':', '%3A')}"
     first = await resolver.resolve(did)
     await resolver.resolve(did)
-    assert first.id == did and hits == ["/.well-known/did.json"]
+    assert first.id == did
+    assert hits == ["/.well-known/did.json"]
     clock[0] = 61
     await resolver.resolve(did)
     assert len(hits) == 2

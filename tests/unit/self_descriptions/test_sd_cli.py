@@ -59,8 +59,10 @@ def test_verify_vp_jwt_json_verdict(world: World, tmp_path: Path) -> None:
         "validity",
         "errors",
     }
-    assert first["format"] == "vc-jwt" and first["trust"] == "valid"
-    assert verdict["shapes"]["conforms"] is True and verdict["shapes"]["version"] == "25.11"
+    assert first["format"] == "vc-jwt"
+    assert first["trust"] == "valid"
+    assert verdict["shapes"]["conforms"] is True
+    assert verdict["shapes"]["version"] == "25.11"
 
 
 def test_unknown_did_is_unverifiable_and_exits_1(world: World, tmp_path: Path) -> None:
@@ -69,7 +71,8 @@ def test_unknown_did_is_unverifiable_and_exits_1(world: World, tmp_path: Path) -
     result = runner.invoke(app, ["verify", str(vc), "--json", "--at", AT, "--no-trust-chain", "--no-shapes"])
     assert result.exit_code == 1
     entry = json.loads(result.output)["credentials"][0]
-    assert entry["signature"] == "unverifiable" and entry["errors"][0]["code"] == "unverifiable"
+    assert entry["signature"] == "unverifiable"
+    assert entry["errors"][0]["code"] == "unverifiable"
 
 
 def test_expired_at_time_exits_1(world: World, tmp_path: Path) -> None:
@@ -183,7 +186,8 @@ def test_build_sign_present_comply_end_to_end(world: World, tmp_path: Path) -> N
     )
     assert comply.exit_code == 0, comply.output
     result = json.loads(comply.output)
-    assert result["compliant"] is True and result["credential"].count(".") == 2
+    assert result["compliant"] is True
+    assert result["credential"].count(".") == 2
     label = tmp_path / "label.jwt"
     label.write_text(result["credential"])
     verified = runner.invoke(app, ["verify", str(label), "--json", "--no-shapes", *_offline_args(world, tmp_path)])
