@@ -399,8 +399,26 @@ class CompiledPolicy:
         return Report(decision, reason, conflict, outcome.rules, self.policy.uid, self.scope, created)
 
     def decide(self, request: Request, world: World) -> bool:
-        """Only the decision (``True`` = permit); same semantics as :meth:`evaluate`."""
-        return self.evaluate(request, world).decision == "permit"
+        """Only the decision (``True`` = permit), same semantics as :meth:`evaluate` without building the report:
+        rules whose action, target or party do not match the request cannot change the decision, so their
+        constraints are not evaluated (the data plane's per-access check)."""
+        if self._refusal is not None:
+            return False
+        permitted = prohibited = any_match = False
+        for compiled in self._permissions:
+            if compiled.matches(request, world):
+                any_match = True
+                permitted = permitted or self._permission(compiled, request, world).state == "permit"
+        for compiled in self._prohibitions:
+            if compiled.matches(request, world):
+                any_match = True
+                prohibited = prohibited or self._prohibition(compiled, request, world).state == "deny"
+        if permitted and prohibited:
+            strategy = self.policy.strategy
+            return strategy == "perm" or (strategy == "invalid" and self.behaviour == "open")
+        if permitted or prohibited:
+            return permitted
+        return self.behaviour == "open" and not any_match
 
     def _run(self, request: Request, world: World) -> _Outcome:
         results: list[RuleResult] = []

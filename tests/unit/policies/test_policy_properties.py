@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
-from policies import Request, World, evaluate
+from policies import Request, World, compile_policy, evaluate
 from tests.fixtures.policies.support import LOADER, NOW, parse, policy_doc
 
 pytestmark = pytest.mark.unit
@@ -142,3 +142,21 @@ def test_evaluation_is_independent_of_the_json_ld_form(
     reports[0].pop("reason")
     reports[2].pop("reason")
     assert reports[0] == reports[2]
+
+
+@SETTINGS
+@given(
+    doc=policies(),
+    purpose=WORDS,
+    count=st.integers(0, 6),
+    action=st.sampled_from(["read", "print", "transfer"]),
+    target=st.sampled_from([ASSET, "http://ex.org/other"]),
+    behaviour=st.sampled_from(["closed", "open"]),
+)
+def test_decide_agrees_with_the_full_report(
+    doc: dict[str, Any], purpose: str, count: int, action: str, target: str, behaviour: str
+) -> None:
+    compiled = compile_policy(parse(doc), behaviour=behaviour)  # type: ignore[arg-type]
+    request = Request(action, target, None, {"purpose": purpose})
+    world = World(now=NOW, counters={"use": count})
+    assert compiled.decide(request, world) == (compiled.evaluate(request, world).decision == "permit")
