@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from policies.errors import InheritanceError
 from policies.model import Asset, Constraint, ConstraintNode, LogicalConstraint, Party, Policy, Rule
-from policies.operands import Context, Missing, Operand, OperandRegistry, shared_registry
+from policies.operands import Context, Deferred, Missing, Operand, OperandRegistry, shared_registry
 from policies.operators import holds
 from policies.report import ConstraintResult, Report, RuleResult, Satisfaction
 from policies.state import Request, World
@@ -129,6 +129,16 @@ class _Atomic:
             right, right_display = typed, self._show_right(typed)
         assert self.operand is not None
         raw = self.operand.resolve(context, c)
+        if isinstance(raw, Deferred):
+            return ConstraintResult(
+                c.left_operand,
+                self.op,
+                right_display,
+                None,
+                _SAT,
+                f"deferred: {raw.reason}",
+                refinement=self.refinement,
+            )
         if isinstance(raw, Missing):
             return ConstraintResult(
                 c.left_operand, self.op, right_display, None, _INDET, raw.reason, refinement=self.refinement

@@ -9,7 +9,16 @@ from __future__ import annotations
 from functools import cache
 
 from policies.operands import context, count, credential, time
-from policies.operands.registry import ANY_SCOPE, ENTRY_POINT_GROUP, SCOPES, Context, Missing, Operand, OperandRegistry
+from policies.operands.registry import (
+    ANY_SCOPE,
+    ENTRY_POINT_GROUP,
+    SCOPES,
+    Context,
+    Deferred,
+    Missing,
+    Operand,
+    OperandRegistry,
+)
 
 
 @cache
@@ -35,6 +44,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "SCOPES",
     "Context",
+    "Deferred",
     "Missing",
     "Operand",
     "OperandRegistry",

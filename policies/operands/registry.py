@@ -27,6 +27,17 @@ ANY_SCOPE = "*"
 ENTRY_POINT_GROUP = "gxc.policy_operands"
 
 
+class Deferred:
+    """The value is not known before use and the constraint is enforced in a later scope (the connector defers
+    usage constraints such as ``purpose`` or ``count`` in the catalog and negotiation scopes). The constraint is
+    reported as satisfied *with this reason*, never silently dropped."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class Missing:
     """The resolver found no value: the constraint is indeterminate (odrl.md §1.9, §6.3)."""
 

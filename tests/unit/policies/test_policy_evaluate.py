@@ -452,3 +452,53 @@ def test_world_requires_an_aware_time() -> None:
 
     with pytest.raises(RequestError, match="time zone"):
         World(now=dt.datetime(2025, 1, 1))
+
+
+def test_deferred_operand_is_satisfied_with_its_reason() -> None:
+    """A connector may defer usage constraints before use; the report says so instead of dropping them."""
+    from policies import Request, World, compile_policy
+    from policies.operands import Deferred, Operand, default_registry
+    from policies.vocabulary import ODRL
+
+    registry = default_registry()
+    registry.register(
+        Operand(ODRL + "purpose", "token", lambda ctx, c: Deferred("checked on access")), scopes=["negotiation"]
+    )
+    policy = parse(
+        {
+            "@context": ODRL_CTX,
+            "@type": "Offer",
+            "uid": "urn:p",
+            "permission": [
+                {
+                    "action": "use",
+                    "constraint": [{"leftOperand": "purpose", "operator": "eq", "rightOperand": "research"}],
+                }
+            ],
+        }
+    )
+    report = compile_policy(policy, scope="negotiation", registry=registry).evaluate(
+        Request(action="use"), World(now=NOW)
+    )
+    assert report.decision == "permit"
+    (constraint,) = report.rules[0].constraints
+    assert constraint.satisfaction == "satisfied"
+    assert constraint.reason == "deferred: checked on access"
+    agreement = parse({**policy_json_agreement(), "@context": ODRL_CTX})
+    denied = compile_policy(agreement, scope="access", registry=registry).evaluate(
+        Request(action="use"), World(now=NOW)
+    )
+    assert denied.decision == "deny"
+
+
+def policy_json_agreement() -> dict[str, Any]:
+    return {
+        "@type": "Agreement",
+        "uid": "urn:a",
+        "assigner": "did:web:p",
+        "assignee": "did:web:c",
+        "target": "urn:ds",
+        "permission": [
+            {"action": "use", "constraint": [{"leftOperand": "purpose", "operator": "eq", "rightOperand": "research"}]}
+        ],
+    }
