@@ -265,9 +265,17 @@ def router() -> APIRouter:
             headers["Link"] = link
         return JSONResponse(body, headers=headers, media_type="application/ld+json")
 
-    @r.api_route(
+    @r.get(
         "/api/v1/sparql",
-        methods=["GET", "POST"],
+        operation_id="sparql_get",
+        tags=["discovery"],
+        summary="Read-only SPARQL 1.1 query endpoint (GET ?query=)",
+        description="Same as POST /api/v1/sparql.",
+        responses={400: PROBLEM_RESPONSE, 403: PROBLEM_RESPONSE},
+    )
+    @r.post(
+        "/api/v1/sparql",
+        operation_id="sparql_post",
         tags=["discovery"],
         summary="Read-only SPARQL 1.1 query endpoint",
         description="`GET ?query=` or `POST` with `application/sparql-query` or a form field `query`. One named graph "
