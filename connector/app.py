@@ -1,21 +1,37 @@
-"""``create_app(settings)``: the connector's ASGI application, built from settings with no global state."""
+"""``create_app(settings)``: the connector's ASGI application, built from settings with no global state.
+
+The identity is loaded (and checked) when the app is created, so configuration problems surface before a socket
+is opened; the store, HTTP client, services and the outbox worker start in the lifespan and stop with it.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from connector import __version__
-from connector.api import errors, health, well_known
+from connector.api import dsp, errors, health, well_known
+from connector.api import management as management_api
+from connector.api.credentials import router as credentials_router
+from connector.api.management.problems import install as install_problems
 from connector.identity.participant import ParticipantIdentity, load_identity
+from connector.services.assembly import DSP_PATH, Connector, assemble
+from connector.services.runtime import Clock, system_clock
 from connector.settings import ConnectorSettings
+from connector.worker.outbox_runner import OutboxRunner, RetryPolicy
 
 DESCRIPTION = """\
 Gaia-X data-space connector.
 
-* **Discovery**: the participant's did:web DID document, its x5u certificate chain and the DSP version metadata.
-* **Operations**: health.
+* **Dataspace Protocol 2025-1** (`/dsp/2025-1/...`): catalog, contract negotiation and transfer process, as provider
+  and consumer; callers authenticate with DCP self-issued ID tokens.
+* **Management API** (`/api/management/v1/...`, header `X-Api-Key`): datasets, policies, offers, negotiations,
+  agreements, transfers and server-sent events, in plain JSON.
+* **Credential Service** (`/credentials/presentations/query`, DCP 1.0) and **discovery**: the did:web DID document,
+  its x5u certificate chain and the DSP version metadata.
 """
 
 
@@ -23,11 +39,36 @@ def create_app(
     settings: ConnectorSettings,
     *,
     identity: ParticipantIdentity | None = None,
-    now: dt.datetime | None = None,
+    clock: Clock = system_clock,
+    retry: RetryPolicy | None = None,
 ) -> FastAPI:
     """Build the app. Identity problems raise ``ConfigurationError`` here, before any socket is opened."""
     if identity is None:
-        identity = load_identity(settings, now=now or dt.datetime.now(dt.UTC))
+        identity = load_identity(settings, now=clock())
+    holder: dict[str, Connector] = {}
+
+    def connector() -> Connector:
+        try:
+            return holder["connector"]
+        except KeyError:
+            raise RuntimeError("the connector is not started (lifespan not run)") from None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        c = await assemble(settings, identity, clock=clock)
+        holder["connector"] = c
+        app.state.connector = c
+        runner = OutboxRunner(c.runtime, c.delivery, retry)
+        task = asyncio.create_task(runner.run(), name="outbox")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await runner.stop()
+            await c.aclose()
+
     app = FastAPI(
         title="gxc connector",
         version=__version__,
@@ -35,10 +76,22 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.identity = identity
     errors.install(app)
+    install_problems(app)
     app.include_router(well_known.router(identity))
     app.include_router(health.router(identity))
+    app.include_router(
+        dsp.router(
+            lambda: dsp.DspServices(
+                connector().runtime, connector().catalog, connector().negotiations, connector().transfers
+            )
+        ),
+        prefix=DSP_PATH,
+    )
+    app.include_router(credentials_router(lambda: connector().runtime))
+    app.include_router(management_api.router(settings, connector))
     return app

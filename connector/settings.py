@@ -62,6 +62,23 @@ class ConnectorSettings(BaseSettings):
     management_api_key: SecretStr | None = Field(
         None, description="Key for the management API (X-Api-Key header). Required to use the management API."
     )
+    trusted_issuers: list[str] = Field(
+        default_factory=list,
+        description="DIDs whose credentials about others are trusted (federation, notaries, compliance services).",
+    )
+    egress_allow_private: bool = Field(
+        False,
+        description="Allow outbound requests to loopback/private addresses (development on one machine only).",
+    )
+    egress_allowed_networks: list[str] = Field(
+        default_factory=list, description="CIDR ranges allowed for outbound requests even when private."
+    )
+    credentials_dir: Path = Field(
+        Path("credentials"), description="Folder of VC-JWT files (*.jwt) this participant holds and presents."
+    )
+    auto_agree: bool = Field(True, description="Agree automatically when the contract policy permits.")
+    auto_start_transfers: bool = Field(True, description="Start transfers automatically when the policy permits.")
+    auto_accept_offers: bool = Field(False, description="As consumer, accept provider counter-offers automatically.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = Field("json", description="Structured JSON logs or human console lines.")
     contexts: dict[str, Path] = Field(
@@ -100,6 +117,11 @@ class ConnectorSettings(BaseSettings):
             return self.public_url
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def dataplane_url(self) -> str:
+        """Public base URL of the data plane (pull endpoints)."""
+        return self.base_url + "/public"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -25,6 +25,7 @@ def service_entries(identity: ParticipantIdentity) -> list[ServiceEndpoint]:
     return [
         ServiceEndpoint("dsp-catalog", "CatalogService", identity.base_url + DSP_PATH + "/catalog"),
         ServiceEndpoint("dsp", "DataService", identity.base_url + "/.well-known/dspace-version"),
+        ServiceEndpoint("credential-service", "CredentialService", identity.base_url + "/credentials"),
     ]
 
 

@@ -19,6 +19,7 @@ from connector.errors import ConfigurationError
 from connector.settings import ConnectorSettings
 from self_descriptions.certificates import (
     CertificateChain,
+    DevelopmentPki,
     create_development_pki,
     load_pem_certificates,
     verify_chain,
@@ -101,10 +102,13 @@ def init_participant(
     alg: Algorithm,
     now: dt.datetime,
     force: bool = False,
+    pki: DevelopmentPki | None = None,
 ) -> Path:
-    """Create a participant state folder: key (0600), dev PKI and chain, and a commented ``gxc.toml``.
+    """Create a participant state folder: key (0600), certificate chain, and a commented ``gxc.toml``.
 
-    Refuses to overwrite an existing folder's key unless ``force``; returns the config file path.
+    The chain is issued by ``pki`` (a data space's shared development CA, so participants trust each other) or,
+    without one, by a fresh development PKI of the participant's own. Refuses to overwrite an existing folder's key
+    unless ``force``; returns the config file path.
     """
     keys_dir = state_dir / "keys"
     config_path = state_dir / "gxc.toml"
@@ -113,12 +117,15 @@ def init_participant(
         raise ConfigurationError(f"{key_path} already exists; use --force to replace this participant's identity")
     keys_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(keys_dir, 0o700)
-    pki = create_development_pki(now=now, name=f"{participant_name} development")
+    own_pki = pki is None
+    if pki is None:
+        pki = create_development_pki(now=now, name=f"{participant_name} development")
     key = generate_key(alg)
     host_name = (public_url or f"http://{host}:{port}").split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
     chain: CertificateChain = pki.issue_leaf(key, participant_name, now=now, dns_names=[host_name.strip("[]")])
     write_private_key_file(key, key_path)
-    write_private_key_file(pki.root_key, keys_dir / "root-ca.key.pem")
+    if own_pki:
+        write_private_key_file(pki.root_key, keys_dir / "root-ca.key.pem")
     (keys_dir / "participant.chain.pem").write_bytes(chain.to_pem())
     (keys_dir / "root-ca.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
     api_key = os.urandom(24).hex()
@@ -153,6 +160,13 @@ certificate_chain_file = "keys/participant.chain.pem"
 # Root certificates trusted for x5u chains (the development root created by `gxc init`).
 trust_anchor_files = ["keys/root-ca.pem"]
 
+# DIDs whose credentials about other participants are trusted (your federation operator, notaries).
+trusted_issuers = []
+
+# Outbound requests (DID documents, peers, data sources) to loopback/private addresses are refused unless
+# allowed here. true is only for a development data space on one machine.
+egress_allow_private = {"true" if _is_local(host, public_url) else "false"}
+
 # Key for the management API (send it as the X-Api-Key header). Keep it secret.
 management_api_key = "{api_key}"
 
@@ -164,6 +178,11 @@ log_level = "info"
 # [contexts]
 # "https://example.com/my-context.jsonld" = "contexts/my-context.jsonld"
 '''
+
+
+def _is_local(host: str, public_url: str | None) -> bool:
+    target = (public_url or host).split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    return target in ("127.0.0.1", "localhost", "::1") or target.startswith("127.")
 
 
 def _escape(value: str) -> str:

@@ -1,0 +1,209 @@
+"""Management of processes: peer catalogs, negotiations, agreements and transfers (plain JSON).
+
+Failure reasons are structured (``error``: ``code``, ``reason`` in words, ``details`` with the policy report: which
+rule and constraint, the actual value, which credentials were missing or invalid, the peer's HTTP answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.api.management.catalog_admin import ERRORS, Limit, Offset, page_json
+from connector.api.management.idempotency import idempotent
+from connector.api.management.problems import ProblemError
+from connector.domain import Agreement
+from connector.dsp.states import NegotiationState, Role, TransferState
+from connector.services.assembly import Connector
+from connector.services.consumer_catalog import fetch_catalog
+from connector.services.negotiations import negotiation_json
+from connector.services.transfers import transfer_json
+
+MAX_WAIT_SECONDS = 60.0
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class CatalogRequestIn(Camel):
+    counter_party_address: str = Field(alias="counterPartyAddress", examples=["https://provider.example.com"])
+    counter_party_id: str | None = Field(None, alias="counterPartyId", examples=["did:web:provider.example.com"])
+
+
+class NegotiationIn(Camel):
+    counter_party_address: str = Field(alias="counterPartyAddress", examples=["https://provider.example.com"])
+    counter_party_id: str | None = Field(None, alias="counterPartyId")
+    offer_id: str = Field(alias="offerId", examples=["weather-for-members:weather-2026:3f2a9c1d0b7e"])
+
+
+class CounterIn(Camel):
+    offer: dict[str, Any] = Field(description="The counter-offer, an ODRL Offer in the DSP compact form")
+
+
+class ReasonIn(Camel):
+    reason: str = Field("terminated by the operator", examples=["no longer needed"])
+
+
+class TransferIn(Camel):
+    agreement_id: str = Field(alias="agreementId")
+    format: Literal["HttpData-PULL", "HttpData-PUSH"] = "HttpData-PULL"
+    data_address: dict[str, Any] | None = Field(
+        None, alias="dataAddress", description="Push only: the DSP DataAddress to push to"
+    )
+
+
+def agreement_json(a: Agreement) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "negotiationId": a.negotiation_id,
+        "assetId": a.asset_id,
+        "providerId": a.provider_id,
+        "consumerId": a.consumer_id,
+        "policy": a.policy,
+        "signedAt": a.signed_at.isoformat(),
+    }
+
+
+async def _wait(c: Connector, kind: str, process_id: str, until: set[str], seconds: float) -> None:
+    """Wait (server side) until the process reaches one of ``until`` or ``seconds`` pass."""
+    async with c.runtime.events.subscribe() as queue:
+        async with c.runtime.store.transaction() as tx:
+            current = (
+                (await tx.negotiations.get(process_id)).state
+                if kind == "negotiation"
+                else (await tx.transfers.get(process_id)).state
+            )
+        if current.value in until:
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    event = await queue.get()
+                    if event.kind == kind and event.process_id == process_id and event.state in until:
+                        return
+        except TimeoutError:
+            return
+
+
+Wait = Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a terminal state")]
+
+
+def router(get: Callable[[], Connector]) -> APIRouter:
+    r = APIRouter(tags=["management: processes"], responses=ERRORS)
+
+    @r.post("/catalog/request", summary="Fetch a peer's DSP catalog (as seen by us)")
+    async def catalog_request(body: CatalogRequestIn) -> dict[str, Any]:
+        peer = await fetch_catalog(get().runtime, body.counter_party_address, body.counter_party_id)
+        return {"dspBase": peer.dsp_base, "participantId": peer.participant_id, "catalog": peer.catalog}
+
+    # -- negotiations -----------------------------------------------------------------------------------------
+
+    @r.post("/negotiations", status_code=201, summary="Negotiate an offer from a peer's catalog")
+    async def start_negotiation(body: NegotiationIn, request: Request, wait: Wait = 0) -> JSONResponse:
+        c = get()
+
+        async def produce() -> tuple[int, Any]:
+            peer = await fetch_catalog(c.runtime, body.counter_party_address, body.counter_party_id)
+            dataset_id, offer = peer.find_offer(body.offer_id)
+            n = await c.negotiations.start(
+                provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id
+            )
+            if wait:
+                await _wait(c, "negotiation", n.id, {NegotiationState.FINALIZED, NegotiationState.TERMINATED}, wait)
+                async with c.runtime.store.transaction() as tx:
+                    n = await tx.negotiations.get(n.id)
+            return 201, negotiation_json(n)
+
+        return await idempotent(request, c, body.model_dump(), produce)
+
+    @r.get("/negotiations", summary="List negotiations")
+    async def list_negotiations(
+        offset: Offset = 0, limit: Limit = 50, state: NegotiationState | None = None, role: Role | None = None
+    ) -> dict[str, Any]:
+        async with get().runtime.store.transaction() as tx:
+            page = await tx.negotiations.list(offset=offset, limit=limit, state=state, role=role)
+        return page_json([negotiation_json(n) for n in page.items], page.offset, page.next_offset)
+
+    @r.get("/negotiations/{negotiation_id}", summary="One negotiation (with the failure reason, if any)")
+    async def get_negotiation(negotiation_id: str, wait: Wait = 0) -> dict[str, Any]:
+        c = get()
+        if wait:
+            await _wait(c, "negotiation", negotiation_id, {"FINALIZED", "TERMINATED"}, wait)
+        async with c.runtime.store.transaction() as tx:
+            return negotiation_json(await tx.negotiations.get(negotiation_id))
+
+    @r.post("/negotiations/{negotiation_id}/accept", summary="Accept the offer (consumer) or approve (provider)")
+    async def accept(negotiation_id: str) -> dict[str, Any]:
+        return negotiation_json(await get().negotiations.accept(negotiation_id))
+
+    @r.post("/negotiations/{negotiation_id}/counter", summary="Send a counter-offer")
+    async def counter(negotiation_id: str, body: CounterIn) -> dict[str, Any]:
+        return negotiation_json(await get().negotiations.counter(negotiation_id, body.offer))
+
+    @r.post("/negotiations/{negotiation_id}/terminate", summary="Terminate a negotiation")
+    async def terminate(negotiation_id: str, body: ReasonIn) -> dict[str, Any]:
+        return negotiation_json(await get().negotiations.terminate(negotiation_id, body.reason))
+
+    # -- agreements ---------------------------------------------------------------------------------------------
+
+    @r.get("/agreements", summary="List agreements")
+    async def list_agreements(offset: Offset = 0, limit: Limit = 50, asset_id: str | None = None) -> dict[str, Any]:
+        async with get().runtime.store.transaction() as tx:
+            page = await tx.agreements.list(offset=offset, limit=limit, asset_id=asset_id)
+        return page_json([agreement_json(a) for a in page.items], page.offset, page.next_offset)
+
+    @r.get("/agreements/{agreement_id}", summary="One agreement")
+    async def get_agreement(agreement_id: str) -> dict[str, Any]:
+        async with get().runtime.store.transaction() as tx:
+            return agreement_json(await tx.agreements.get(agreement_id))
+
+    # -- transfers -------------------------------------------------------------------------------------------------
+
+    @r.post("/transfers", status_code=201, summary="Start a transfer under an agreement (consumer)")
+    async def start_transfer(body: TransferIn, request: Request, wait: Wait = 0) -> JSONResponse:
+        c = get()
+
+        async def produce() -> tuple[int, Any]:
+            t = await c.transfers.start(
+                agreement_id=body.agreement_id, format=body.format, data_address=body.data_address
+            )
+            if wait:
+                await _wait(c, "transfer", t.id, {"STARTED", "COMPLETED", "TERMINATED"}, wait)
+                async with c.runtime.store.transaction() as tx:
+                    t = await tx.transfers.get(t.id)
+            return 201, transfer_json(t)
+
+        return await idempotent(request, c, body.model_dump(), produce)
+
+    @r.get("/transfers", summary="List transfers")
+    async def list_transfers(
+        offset: Offset = 0, limit: Limit = 50, state: TransferState | None = None, agreement_id: str | None = None
+    ) -> dict[str, Any]:
+        async with get().runtime.store.transaction() as tx:
+            page = await tx.transfers.list(offset=offset, limit=limit, state=state, agreement_id=agreement_id)
+        return page_json([transfer_json(t) for t in page.items], page.offset, page.next_offset)
+
+    @r.get("/transfers/{transfer_id}", summary="One transfer")
+    async def get_transfer(transfer_id: str, wait: Wait = 0) -> dict[str, Any]:
+        c = get()
+        if wait:
+            await _wait(c, "transfer", transfer_id, {"STARTED", "COMPLETED", "TERMINATED"}, wait)
+        async with c.runtime.store.transaction() as tx:
+            return transfer_json(await tx.transfers.get(transfer_id))
+
+    @r.post("/transfers/{transfer_id}/{action}", summary="suspend | resume | complete | terminate")
+    async def act(
+        transfer_id: str, action: Literal["suspend", "resume", "complete", "terminate"], body: ReasonIn | None = None
+    ) -> dict[str, Any]:
+        if action not in ("suspend", "resume", "complete", "terminate"):
+            raise ProblemError(404, "not-found", f"unknown action {action}")
+        reason = body.reason if body else None
+        return transfer_json(await get().transfers.act(transfer_id, action, reason))
+
+    return r

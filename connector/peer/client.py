@@ -1,0 +1,133 @@
+"""The HTTP client for talking to peers: DSP messages with a DCP self-issued token on every request.
+
+All outbound traffic to URLs chosen by others goes through :class:`~connector.peer.egress.GuardedClient`. The
+client never raises on HTTP status codes: the outbox worker decides what a 4xx or 5xx means for the process
+(DSP 2025-1 §negotiation/§transfer HTTPS binding: 200/201 ACK, 400 rejected, 404 unknown or unauthorized).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from connector.errors import ConnectorError
+from connector.identity.participant import ParticipantIdentity
+from connector.identity.tokens import issue_token
+from connector.peer.egress import EgressDenied, GuardedClient
+
+#: Largest answer body read from a peer (a DSP ACK or catalog page).
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+DSP_VERSION = "2025-1"
+
+
+class PeerUnreachable(ConnectorError):
+    """The peer could not be reached or did not answer in time (retryable)."""
+
+    code = "peer-unreachable"
+
+
+@dataclass(frozen=True)
+class PeerResponse:
+    """A peer's answer: status, parsed JSON body (or None) and the raw text for error reports."""
+
+    status: int
+    body: Any
+    text: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class PeerClient:
+    """Sends DSP requests as this participant. ``clock`` gives the time tokens are issued at."""
+
+    def __init__(
+        self,
+        identity: ParticipantIdentity,
+        http: GuardedClient,
+        *,
+        clock: Callable[[], dt.datetime],
+        timeout: float = 10.0,
+    ) -> None:
+        self.identity = identity
+        self.http = http
+        self.clock = clock
+        self.timeout = timeout
+
+    def token_for(self, audience: str, *, scopes: Sequence[str] = (), access_token: str | None = None) -> str:
+        return issue_token(self.identity, audience, now=self.clock(), scopes=scopes, access_token=access_token)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        audience: str | None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        access_token: str | None = None,
+        scopes: Sequence[str] = (),
+    ) -> PeerResponse:
+        """Send one request; ``audience`` (the peer's DID) adds our self-issued token. Raises PeerUnreachable."""
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if audience is not None:
+            all_headers["Authorization"] = "Bearer " + self.token_for(
+                audience, scopes=scopes, access_token=access_token
+            )
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            all_headers["Content-Type"] = "application/json"
+        try:
+            response = await self.http.request(
+                method, url, headers=all_headers, content=content, stream=True, request_timeout=self.timeout
+            )
+        except EgressDenied:
+            raise
+        except httpx.HTTPError as exc:
+            raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        try:
+            raw = bytearray()
+            async for chunk in response.aiter_bytes():
+                raw.extend(chunk)
+                if len(raw) > MAX_RESPONSE_BYTES:
+                    raise PeerUnreachable(f"{method} {url}: answer larger than {MAX_RESPONSE_BYTES} bytes")
+        except httpx.HTTPError as exc:
+            raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            await response.aclose()
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            parsed = json.loads(text) if text.strip() else None
+        except ValueError:
+            parsed = None
+        return PeerResponse(
+            status=response.status_code, body=parsed, text=text[:2000], headers=dict(response.headers.items())
+        )
+
+    async def dsp_base(self, root_url: str) -> str:
+        """The DSP 2025-1 base URL of a connector: ``root`` + the ``path`` its ``/.well-known/dspace-version``
+        lists for version 2025-1 (DSP 2025-1 §common "Exposure of Versions"). A URL that already is a DSP base
+        (its version document is missing) is returned as given."""
+        root = root_url.rstrip("/")
+        answer = await self.send("GET", root + "/.well-known/dspace-version", audience=None)
+        if not answer.ok or not isinstance(answer.body, Mapping):
+            return root
+        for entry in answer.body.get("protocolVersions", []):
+            if isinstance(entry, Mapping) and entry.get("version") == DSP_VERSION and entry.get("binding") == "HTTPS":
+                path = str(entry.get("path", ""))
+                if path.startswith(("http://", "https://")):
+                    return path.rstrip("/")
+                return root + "/" + path.strip("/") if path.strip("/") else root
+        raise ConnectorError(
+            f"{root} does not offer DSP {DSP_VERSION} over HTTPS (its /.well-known/dspace-version lists "
+            f"{[e.get('version') for e in answer.body.get('protocolVersions', []) if isinstance(e, Mapping)]})",
+            code="dsp-version-unsupported",
+        )

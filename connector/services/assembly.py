@@ -1,0 +1,101 @@
+"""Builds a connector's services from its settings: the composition root below the HTTP layer.
+
+Everything with a lifetime (store, HTTP client) is opened here and closed by :meth:`Connector.aclose`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.identity.claims import ClaimsResolver
+from connector.identity.participant import ParticipantIdentity
+from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
+from connector.identity.wallet import Wallet
+from connector.peer.client import PeerClient
+from connector.peer.egress import EgressPolicy, GuardedClient
+from connector.peer.http import http_client
+from connector.services.delivery import Delivery
+from connector.services.events import EventBus
+from connector.services.negotiations import Negotiations
+from connector.services.policy_engine import PolicyEngine
+from connector.services.provider_catalog import ProviderCatalog
+from connector.services.runtime import Behaviour, Clock, Runtime, system_clock
+from connector.services.transfers import Transfers
+from connector.settings import ConnectorSettings
+from connector.store.opening import open_store
+from self_descriptions.certificates import load_pem_certificates
+from self_descriptions.loader import DocumentLoader
+
+DSP_PATH = "/dsp/2025-1"
+
+
+@dataclass
+class Connector:
+    """The running services of one connector."""
+
+    runtime: Runtime
+    catalog: ProviderCatalog
+    negotiations: Negotiations
+    transfers: Transfers
+    delivery: Delivery
+    _http: object
+
+    async def aclose(self) -> None:
+        await self.runtime.store.close()
+        await self._http.aclose()  # type: ignore[attr-defined]
+
+
+async def assemble(
+    settings: ConnectorSettings, identity: ParticipantIdentity, *, clock: Clock = system_clock
+) -> Connector:
+    store = await open_store(settings.sqlalchemy_url)
+    http = http_client()
+    policy = EgressPolicy.from_strings(
+        allow_private=settings.egress_allow_private, networks=settings.egress_allowed_networks
+    )
+    guarded = GuardedClient(http, policy)
+    local = settings.egress_allow_private
+    fetcher = GuardedFetcher(http, allow_private=local, allowed_schemes=("https", "http") if local else ("https",))
+    resolver = HttpDidResolver(fetcher, scheme="http" if settings.base_url.startswith("http://") else "https")
+    anchors = [c for p in settings.trust_anchor_files for c in load_pem_certificates(settings.path(p).read_bytes())]
+    peers = PeerClient(identity, guarded, clock=clock)
+    claims = ClaimsResolver(
+        peers,
+        resolver,
+        trusted_issuers=settings.trusted_issuers,
+        trust_anchors=anchors,
+        x5u_fetcher=HttpX5uFetcher(fetcher),
+    )
+    runtime = Runtime(
+        identity=identity,
+        store=store,
+        peers=peers,
+        resolver=resolver,
+        claims=claims,
+        wallet=Wallet.from_folder(settings.path(settings.credentials_dir)),
+        policies=PolicyEngine(DocumentLoader(settings.contexts)),
+        events=EventBus(),
+        clock=clock,
+        behaviour=Behaviour(
+            auto_agree=settings.auto_agree,
+            auto_accept_offers=settings.auto_accept_offers,
+            auto_start_transfers=settings.auto_start_transfers,
+            dataplane_url=settings.dataplane_url,
+            access_token_ttl=dt.timedelta(minutes=10),
+        ),
+        dsp_base_url=settings.base_url + DSP_PATH,
+    )
+    return Connector(
+        runtime=runtime,
+        catalog=ProviderCatalog(runtime),
+        negotiations=Negotiations(runtime),
+        transfers=Transfers(runtime),
+        delivery=Delivery(runtime),
+        _http=http,
+    )
+
+
+def credentials_folder(settings: ConnectorSettings) -> Path:
+    return settings.path(settings.credentials_dir)

@@ -1,0 +1,121 @@
+"""Two real connectors on 127.0.0.1 negotiate and start transfers over DSP 2025-1 with DCP identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.connector.harness import Running, dataspace_pki, make_participant, running, running_issuer
+
+pytestmark = pytest.mark.integration
+
+OPEN = {
+    "@context": "http://www.w3.org/ns/odrl.jsonld",
+    "@type": "Set",
+    "uid": "urn:policy:open",
+    "permission": [{"action": "use"}],
+}
+MEMBERS = {
+    "@context": "http://www.w3.org/ns/odrl.jsonld",
+    "@type": "Set",
+    "uid": "urn:policy:members",
+    "permission": [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": "https://w3id.org/gaia-x/connector/policy/membership",
+                    "operator": "isAnyOf",
+                    "rightOperand": "urn:dataspace:test",
+                }
+            ],
+        }
+    ],
+}
+
+
+async def offer(provider: Running, tmp: Path, asset_id: str, contract: dict[str, Any]) -> str:
+    data = tmp / f"{asset_id}.csv"
+    data.write_text("a,b\n1,2\n", encoding="utf-8")
+    r = await provider.post(
+        "/assets", {"id": asset_id, "title": asset_id, "dataAddress": {"kind": "file", "path": str(data)}}
+    )
+    assert r.status_code == 201, r.text
+    for pid, policy in ((f"{asset_id}-access", OPEN), (f"{asset_id}-contract", contract)):
+        r = await provider.post("/policies", {"id": pid, "policy": policy})
+        assert r.status_code in (201, 409), r.text
+    r = await provider.post(
+        "/contract-definitions",
+        {
+            "id": f"cd-{asset_id}",
+            "accessPolicyId": f"{asset_id}-access",
+            "contractPolicyId": f"{asset_id}-contract",
+            "assetIds": [asset_id],
+        },
+    )
+    assert r.status_code == 201, r.text
+    catalog = await provider.api.get("/contract-definitions")
+    assert catalog.status_code == 200
+    return asset_id
+
+
+async def offer_id_of(consumer: Running, provider: Running, asset_id: str) -> str:
+    r = await consumer.post("/catalog/request", {"counterPartyAddress": provider.base})
+    assert r.status_code == 200, r.text
+    datasets = r.json()["catalog"]["dataset"]
+    (dataset,) = [d for d in datasets if d["@id"] == asset_id]
+    return str(dataset["hasPolicy"][0]["@id"])
+
+
+async def test_negotiation_and_pull_transfer_start(tmp_path: Path) -> None:
+    pki = dataspace_pki()
+    async with running_issuer(tmp_path, pki) as federation:
+        provider_dir = make_participant(tmp_path, "provider", pki, trusted_issuers=[federation.identity.did])
+        consumer_dir = make_participant(tmp_path, "consumer", pki)
+        member = consumer_dir / "credentials"
+        member.mkdir()
+        async with running(provider_dir) as provider, running(consumer_dir) as consumer:
+            (member / "membership.jwt").write_text(
+                federation.issue(consumer.did, "MembershipCredential", {"memberOf": "urn:dataspace:test"}),
+                encoding="utf-8",
+            )
+            consumer.app.state.connector.runtime.wallet.add(
+                __import__("connector.identity.wallet", fromlist=["HeldCredential"]).HeldCredential.from_token(
+                    (member / "membership.jwt").read_text()
+                )
+            )
+            await offer(provider, tmp_path, "weather", MEMBERS)
+            offer_id = await offer_id_of(consumer, provider, "weather")
+            r = await consumer.post(
+                "/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id}, wait=20
+            )
+            assert r.status_code == 201, r.text
+            negotiation = r.json()
+            assert negotiation["state"] == "FINALIZED", negotiation["error"]
+            agreement_id = negotiation["agreementId"]
+            provider_view = (await provider.api.get("/agreements")).json()["items"]
+            assert [a["id"] for a in provider_view] == [agreement_id]
+
+            r = await consumer.post("/transfers", {"agreementId": agreement_id}, wait=20)
+            assert r.status_code == 201, r.text
+            transfer = r.json()
+            assert transfer["state"] == "STARTED", transfer
+            props = {p["name"]: p["value"] for p in transfer["dataAddress"]["endpointProperties"]}
+            assert props["authType"] == "bearer"
+            assert transfer["dataAddress"]["endpoint"].startswith(provider.base + "/public/transfers/")
+
+
+async def test_policy_denial_terminates_with_reason(tmp_path: Path) -> None:
+    pki = dataspace_pki()
+    provider_dir = make_participant(tmp_path, "provider", pki)
+    consumer_dir = make_participant(tmp_path, "consumer", pki)
+    async with running(provider_dir) as provider, running(consumer_dir) as consumer:
+        await offer(provider, tmp_path, "weather", MEMBERS)
+        offer_id = await offer_id_of(consumer, provider, "weather")
+        r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id}, wait=20)
+        negotiation = r.json()
+        assert negotiation["state"] == "TERMINATED", negotiation
+        assert negotiation["error"]["code"] == "policy-denied"
+        assert "membership" in negotiation["error"]["reason"]
