@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -19,8 +20,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from self_descriptions.errors import CertificateError
-from self_descriptions.keys import KeyPair, PrivateKey, PublicKey, generate_key
+from self_descriptions.errors import CertificateError, SelfDescriptionError
+from self_descriptions.keys import (
+    KeyPair,
+    PrivateKey,
+    PublicKey,
+    generate_key,
+    load_private_key_file,
+    write_private_key_file,
+)
 
 MAX_CHAIN_LENGTH = 8
 
@@ -256,3 +264,30 @@ def _base_builder(
 def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
     algorithm = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     return builder.sign(key, algorithm)
+
+
+PKI_FILES = ("root-ca.pem", "root-ca.key.pem", "intermediate-ca.pem", "intermediate-ca.key.pem")
+
+
+def save_development_pki(pki: DevelopmentPki, folder: Path) -> None:
+    """Write the PKI's certificates (PEM) and keys (PKCS#8 PEM, 0600) to ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "root-ca.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
+    (folder / "intermediate-ca.pem").write_bytes(pki.intermediate.public_bytes(serialization.Encoding.PEM))
+    write_private_key_file(pki.root_key, folder / "root-ca.key.pem")
+    write_private_key_file(pki.intermediate_key, folder / "intermediate-ca.key.pem")
+
+
+def load_development_pki(folder: Path) -> DevelopmentPki:
+    """Read a PKI written by :func:`save_development_pki`; raises CertificateError naming a missing file."""
+    missing = [name for name in PKI_FILES if not (folder / name).is_file()]
+    if missing:
+        raise CertificateError(f"{folder} is not a development CA folder (missing {', '.join(missing)})")
+    try:
+        root = load_pem_certificates((folder / "root-ca.pem").read_bytes(), source="root-ca.pem")[0]
+        intermediate = load_pem_certificates((folder / "intermediate-ca.pem").read_bytes(), source="intermediate")[0]
+        root_key = load_private_key_file(folder / "root-ca.key.pem")
+        intermediate_key = load_private_key_file(folder / "intermediate-ca.key.pem")
+    except SelfDescriptionError as exc:
+        raise CertificateError(f"cannot load the development CA in {folder}: {exc.message}") from exc
+    return DevelopmentPki(root_key, root, intermediate_key, intermediate)
