@@ -10,7 +10,7 @@ import pytest
 
 from self_descriptions.build import Validity, build_self_description
 from self_descriptions.certificates import create_development_pki
-from tests.fixtures.catalog.harness import MutableClock, RunningCatalogue
+from tests.fixtures.catalog.harness import RunningCatalogue
 from tests.fixtures.self_descriptions.world import World, make_party
 
 pytestmark = pytest.mark.integration
@@ -178,4 +178,3 @@ async def test_manual_mode_waits_for_the_operator(catalogue_factory, world: Worl
         assert "operator admission" in report.text
 
 
-_ = MutableClock
