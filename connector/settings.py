@@ -42,6 +42,15 @@ class ConnectorSettings(BaseSettings):
     participant_name: str = Field(
         "Example Participant", description="Legal name of the participant, used in self-descriptions."
     )
+    country_code: str = Field("DE", description="ISO 3166-1 country of the legal address (self-description).")
+    vat_id: str | None = Field(None, description="VAT id a notary certifies (registration number credential).")
+    notary_url: str | None = Field(None, description="Notary issuing registration-number credentials.")
+    compliance_url: str | None = Field(
+        None, description="Compliance service (GXDCH-like) issuing compliance credentials."
+    )
+    catalog_urls: list[str] = Field(
+        default_factory=list, description="Federated catalogues to publish the self-description to."
+    )
     state_dir: Path = Field(Path(".gxc/connector"), description="Folder holding keys, database and config.")
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8181, ge=0, le=65535, description="TCP port to listen on (0 picks a free port).")

@@ -74,15 +74,20 @@ class PeerClient:
         headers: Mapping[str, str] | None = None,
         access_token: str | None = None,
         scopes: Sequence[str] = (),
+        raw: tuple[bytes, str] | None = None,
     ) -> PeerResponse:
-        """Send one request; ``audience`` (the peer's DID) adds our self-issued token. Raises PeerUnreachable."""
+        """Send one request; ``audience`` (the peer's DID) adds our self-issued token. ``body`` is sent as JSON,
+        ``raw`` as (bytes, content type). Raises PeerUnreachable."""
         all_headers = {"Accept": "application/json", **(headers or {})}
         if audience is not None:
             all_headers["Authorization"] = "Bearer " + self.token_for(
                 audience, scopes=scopes, access_token=access_token
             )
         content = None
-        if body is not None:
+        if raw is not None:
+            content = raw[0]
+            all_headers["Content-Type"] = raw[1]
+        elif body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
             all_headers["Content-Type"] = "application/json"
         try:
@@ -94,16 +99,16 @@ class PeerClient:
         except httpx.HTTPError as exc:
             raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         try:
-            raw = bytearray()
+            received = bytearray()
             async for chunk in response.aiter_bytes():
-                raw.extend(chunk)
-                if len(raw) > MAX_RESPONSE_BYTES:
+                received.extend(chunk)
+                if len(received) > MAX_RESPONSE_BYTES:
                     raise PeerUnreachable(f"{method} {url}: answer larger than {MAX_RESPONSE_BYTES} bytes")
         except httpx.HTTPError as exc:
             raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         finally:
             await response.aclose()
-        text = raw.decode("utf-8", errors="replace")
+        text = received.decode("utf-8", errors="replace")
         try:
             parsed = json.loads(text) if text.strip() else None
         except ValueError:
