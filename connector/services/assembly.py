@@ -21,7 +21,9 @@ from connector.services.events import EventBus
 from connector.services.negotiations import Negotiations
 from connector.services.policy_engine import PolicyEngine
 from connector.services.provider_catalog import ProviderCatalog
+from connector.errors import ConnectorError
 from connector.services.runtime import Behaviour, Clock, Runtime, system_clock
+from connector.services.self_description import Profile, Publication, build_and_sign, publish
 from connector.services.transfers import Transfers
 from connector.settings import ConnectorSettings
 from connector.store.opening import open_store
@@ -41,6 +43,17 @@ class Connector:
     transfers: Transfers
     delivery: Delivery
     _http: object
+    profile: Profile | None = None
+    catalog_urls: tuple[str, ...] = ()
+    publication: Publication | None = None
+
+    async def publish_self_description(self) -> Publication:
+        """Build, certify and publish the self-description to every configured catalogue; kept as the latest."""
+        if self.profile is None:
+            raise ConnectorError("no participant profile configured", code="no-profile")
+        built = await build_and_sign(self.runtime, self.profile)
+        self.publication = await publish(self.runtime, built, list(self.catalog_urls))
+        return self.publication
 
     async def aclose(self) -> None:
         await self.runtime.store.close()
@@ -94,6 +107,14 @@ async def assemble(
         transfers=Transfers(runtime),
         delivery=Delivery(runtime),
         _http=http,
+        profile=Profile(
+            legal_name=settings.participant_name,
+            country_code=settings.country_code,
+            vat_id=settings.vat_id,
+            notary_url=settings.notary_url,
+            compliance_url=settings.compliance_url,
+        ),
+        catalog_urls=tuple(settings.catalog_urls),
     )
 
 

@@ -15,6 +15,7 @@ from connector.api.management.auth import api_key_dependency
 from connector.api.management.catalog_admin import router as offering_router
 from connector.api.management.events import router as events_router
 from connector.api.management.processes import router as processes_router
+from connector.api.management.self_description import router as self_description_router
 from connector.services.assembly import Connector
 from connector.settings import ConnectorSettings
 
@@ -26,4 +27,5 @@ def router(settings: ConnectorSettings, get: Callable[[], Connector]) -> APIRout
     r.include_router(offering_router(get))
     r.include_router(processes_router(get))
     r.include_router(events_router(get))
+    r.include_router(self_description_router(get))
     return r
