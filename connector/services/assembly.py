@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from connector.errors import ConnectorError
 from connector.identity.claims import ClaimsResolver
 from connector.identity.participant import ParticipantIdentity
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
@@ -21,7 +22,6 @@ from connector.services.events import EventBus
 from connector.services.negotiations import Negotiations
 from connector.services.policy_engine import PolicyEngine
 from connector.services.provider_catalog import ProviderCatalog
-from connector.errors import ConnectorError
 from connector.services.runtime import Behaviour, Clock, Runtime, system_clock
 from connector.services.self_description import Profile, Publication, build_and_sign, publish
 from connector.services.transfers import Transfers
