@@ -30,19 +30,24 @@ from connector.domain.outbox import OutboxMessage, OutboxStatus, ProcessKind
 from connector.domain.policy_definition import PolicyDefinition
 from connector.domain.process_error import ProcessError
 from connector.domain.transfer import TransferProcess
+from connector.domain.usage import ClaimsSnapshot, DutyState, LedgerEntry, Obligation, UsageRecord, UsageState
 
 __all__ = [
     "Agreement",
     "Asset",
+    "ClaimsSnapshot",
     "ContractDefinition",
     "DataAddress",
+    "DutyState",
     "Entity",
     "FileDataAddress",
     "HttpDataAddress",
     "IdempotencyRecord",
     "JsonObject",
     "JtiRecord",
+    "LedgerEntry",
     "Negotiation",
+    "Obligation",
     "OutboxMessage",
     "OutboxStatus",
     "PolicyDefinition",
@@ -50,4 +55,6 @@ __all__ = [
     "ProcessKind",
     "SecretRef",
     "TransferProcess",
+    "UsageRecord",
+    "UsageState",
 ]

@@ -32,6 +32,11 @@ Repositories on ``tx`` (signatures in :mod:`connector.store.protocols`):
   ``mark_sent(id, *, owner=None)``, ``reschedule(id, *, next_attempt_at, error, owner=None)``,
   ``mark_failed(id, *, error, owner=None)``, ``list(*, process_kind=, process_id=, status=)``.
 - ``tx.idempotency``: ``add(record)``, ``find(key) -> record | None``, ``purge(*, created_before) -> int``.
+- ``tx.ledger`` (usage ledger): ``lock_head() -> last | None`` (serialises appends until commit), ``append(e)``,
+  ``head()``, ``list(*, after_seq=0, limit, transfer_id=, agreement_id=) -> list`` in ``seq`` order.
+- ``tx.usage``: ``reserve(r)``, ``finish(id, *, state, bytes_sent, digest, at)``, ``count(agreement_id)`` (reserved +
+  completed), ``list(...)``, ``save_claims(snapshot)``, ``claims(transfer_id)``.
+- ``tx.obligations``: ``add``, ``get``, ``update``, ``list(*, agreement_id=, transfer_id=, state=)``.
 - ``tx.jtis``: ``remember(jti, expires_at, now) -> bool``, ``purge_expired(now) -> int``;
   ``store.remember_jti(jti, expires_at, now)`` does the same in its own transaction (``identity.JtiStore``).
 
@@ -50,12 +55,15 @@ from connector.store.protocols import (
     ContractDefinitionRepository,
     IdempotencyRepository,
     JtiRepository,
+    LedgerRepository,
     NegotiationRepository,
+    ObligationRepository,
     OutboxRepository,
     PolicyDefinitionRepository,
     Store,
     Transaction,
     TransferRepository,
+    UsageRepository,
 )
 from connector.store.sql import SqlStore, UnsupportedDatabase, downgrade, migrate
 
@@ -69,9 +77,11 @@ __all__ = [
     "DuplicateKey",
     "IdempotencyRepository",
     "JtiRepository",
+    "LedgerRepository",
     "MemoryStore",
     "NegotiationRepository",
     "NotFound",
+    "ObligationRepository",
     "OutboxRepository",
     "Page",
     "PolicyDefinitionRepository",
@@ -81,6 +91,7 @@ __all__ = [
     "Transaction",
     "TransferRepository",
     "UnsupportedDatabase",
+    "UsageRepository",
     "downgrade",
     "migrate",
     "open_store",

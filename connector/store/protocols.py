@@ -19,14 +19,19 @@ from typing import Protocol
 from connector.domain import (
     Agreement,
     Asset,
+    ClaimsSnapshot,
     ContractDefinition,
+    DutyState,
     IdempotencyRecord,
+    LedgerEntry,
     Negotiation,
+    Obligation,
     OutboxMessage,
     OutboxStatus,
     PolicyDefinition,
     ProcessKind,
     TransferProcess,
+    UsageRecord,
 )
 from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.store.page import Page
@@ -233,6 +238,86 @@ class JtiRepository(Protocol):
         """Forget ids expired at ``now``; returns how many."""
 
 
+class LedgerRepository(Protocol):
+    """This participant's usage ledger (one per database), kept in ``seq`` order."""
+
+    async def lock_head(self) -> LedgerEntry | None:
+        """Take the ledger's append lock until the transaction ends and return its last record (None if empty).
+
+        Appends are serialised per ledger by this lock so ``seq``/``prev`` stay one chain with concurrent
+        writers, also across processes on PostgreSQL (an advisory transaction lock; SQLite transactions are
+        already serialised by ``BEGIN IMMEDIATE``)."""
+
+    async def append(self, entry: LedgerEntry) -> None:
+        """Insert after :meth:`lock_head` in the same transaction; DuplicateKey if ``seq`` exists."""
+
+    async def head(self) -> LedgerEntry | None:
+        """The last record, without locking."""
+
+    async def list(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int = DEFAULT_LIMIT,
+        transfer_id: str | None = None,
+        agreement_id: str | None = None,
+    ) -> list[LedgerEntry]:
+        """Records with ``seq > after_seq`` in ``seq`` order, optionally of one transfer or agreement."""
+
+
+class UsageRepository(Protocol):
+    """Uses of agreements (reserved, completed, aborted) and the claims snapshots of running transfers."""
+
+    async def reserve(self, record: UsageRecord) -> None:
+        """Insert a reservation; DuplicateKey if the id exists."""
+
+    async def finish(
+        self, record_id: str, *, state: str, bytes_sent: int, digest: str | None, at: dt.datetime
+    ) -> UsageRecord:
+        """Move a *reserved* use to ``completed`` or ``aborted``; NotFound if absent, Conflict if not reserved."""
+
+    async def count(self, agreement_id: str) -> int:
+        """Uses of the agreement that count: reserved (including those a crash left) and completed."""
+
+    async def list(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = DEFAULT_LIMIT,
+        agreement_id: str | None = None,
+        transfer_id: str | None = None,
+    ) -> Page[UsageRecord]: ...
+
+    async def save_claims(self, snapshot: ClaimsSnapshot) -> None:
+        """Insert or replace the snapshot of ``snapshot.transfer_id``."""
+
+    async def claims(self, transfer_id: str) -> ClaimsSnapshot | None: ...
+
+
+class ObligationRepository(Protocol):
+    """Duties of agreements followed through not-set, fulfilled and violated."""
+
+    async def add(self, obligation: Obligation) -> None:
+        """Insert; DuplicateKey if the id exists."""
+
+    async def get(self, obligation_id: str) -> Obligation:
+        """NotFound if absent."""
+
+    async def update(self, obligation: Obligation) -> None:
+        """Replace; NotFound if absent."""
+
+    async def list(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = DEFAULT_LIMIT,
+        agreement_id: str | None = None,
+        transfer_id: str | None = None,
+        state: DutyState | None = None,
+    ) -> Page[Obligation]:
+        """Ordered by ``created_at`` then ``id``."""
+
+
 class Transaction(Protocol):
     """The repositories of one unit of work; committed when the ``transaction()`` block exits normally."""
 
@@ -254,6 +339,12 @@ class Transaction(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def jtis(self) -> JtiRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def usage(self) -> UsageRepository: ...
+    @property
+    def obligations(self) -> ObligationRepository: ...
 
 
 class Store(Protocol):

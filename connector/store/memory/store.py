@@ -17,6 +17,7 @@ from connector.store.memory.outbox import MemoryOutbox
 from connector.store.memory.processes import MemoryAgreements, MemoryNegotiations, MemoryTransfers
 from connector.store.memory.records import MemoryIdempotency, MemoryJtis
 from connector.store.memory.tables import Tables
+from connector.store.memory.usage import MemoryLedger, MemoryObligations, MemoryUsage
 
 
 class MemoryTransaction:
@@ -32,6 +33,9 @@ class MemoryTransaction:
         self.outbox = MemoryOutbox(tables)
         self.idempotency = MemoryIdempotency(tables)
         self.jtis = MemoryJtis(tables)
+        self.ledger = MemoryLedger(tables)
+        self.usage = MemoryUsage(tables)
+        self.obligations = MemoryObligations(tables)
 
 
 class MemoryStore:

@@ -16,12 +16,16 @@ from pydantic import BaseModel
 from connector.domain import (
     Agreement,
     Asset,
+    ClaimsSnapshot,
     ContractDefinition,
     IdempotencyRecord,
+    LedgerEntry,
     Negotiation,
+    Obligation,
     OutboxMessage,
     PolicyDefinition,
     TransferProcess,
+    UsageRecord,
 )
 from connector.store.page import Page, check_window
 
@@ -39,6 +43,10 @@ class Tables:
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     jtis: dict[str, dt.datetime] = field(default_factory=dict)
+    ledger: dict[int, LedgerEntry] = field(default_factory=dict)
+    usage: dict[str, UsageRecord] = field(default_factory=dict)
+    claims: dict[str, ClaimsSnapshot] = field(default_factory=dict)
+    obligations: dict[str, Obligation] = field(default_factory=dict)
 
     def snapshot(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in fields(self)})

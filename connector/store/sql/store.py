@@ -14,6 +14,7 @@ from connector.store.sql.migration import migrate
 from connector.store.sql.outbox import SqlOutbox
 from connector.store.sql.processes import SqlAgreements, SqlNegotiations, SqlTransfers
 from connector.store.sql.records import SqlIdempotency, SqlJtis
+from connector.store.sql.usage import SqlLedger, SqlObligations, SqlUsage
 
 
 class SqlTransaction:
@@ -29,6 +30,9 @@ class SqlTransaction:
         self.outbox = SqlOutbox(conn)
         self.idempotency = SqlIdempotency(conn)
         self.jtis = SqlJtis(conn)
+        self.ledger = SqlLedger(conn)
+        self.usage = SqlUsage(conn)
+        self.obligations = SqlObligations(conn)
 
 
 class SqlStore:

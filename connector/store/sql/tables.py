@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -204,3 +204,64 @@ TRANSFERS = Base.metadata.tables[TransferRow.__tablename__]
 OUTBOX_MESSAGES = Base.metadata.tables[OutboxRow.__tablename__]
 IDEMPOTENCY_RECORDS = Base.metadata.tables[IdempotencyRow.__tablename__]
 JTI_RECORDS = Base.metadata.tables[JtiRow.__tablename__]
+
+
+class LedgerRow(Base):
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str]
+    at: Mapped[str]
+    agreement_id: Mapped[str | None] = mapped_column(index=True)
+    transfer_id: Mapped[str | None] = mapped_column(index=True)
+    counterparty: Mapped[str | None]
+    data: Mapped[dict[str, Any]]
+    prev: Mapped[str]
+    digest: Mapped[str]
+    signature: Mapped[str] = mapped_column(Text)
+
+
+class UsageRow(Base):
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_records_agreement_id_state", "agreement_id", "state"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    agreement_id: Mapped[str]
+    transfer_id: Mapped[str] = mapped_column(index=True)
+    consumer: Mapped[str]
+    state: Mapped[str]
+    purpose: Mapped[str | None]
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class ClaimsSnapshotRow(Base):
+    __tablename__ = "claims_snapshots"
+
+    transfer_id: Mapped[str] = mapped_column(primary_key=True)
+    consumer: Mapped[str]
+    claims: Mapped[dict[str, Any]]
+    seen_at: Mapped[dt.datetime]
+
+
+class ObligationRow(Base):
+    __tablename__ = "obligations"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(index=True)
+    transfer_id: Mapped[str | None] = mapped_column(index=True)
+    side: Mapped[str]
+    action: Mapped[str]
+    state: Mapped[str]
+    due_at: Mapped[dt.datetime | None]
+    details: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+LEDGER_ENTRIES = Base.metadata.tables[LedgerRow.__tablename__]
+USAGE_RECORDS = Base.metadata.tables[UsageRow.__tablename__]
+CLAIMS_SNAPSHOTS = Base.metadata.tables[ClaimsSnapshotRow.__tablename__]
+OBLIGATIONS = Base.metadata.tables[ObligationRow.__tablename__]
