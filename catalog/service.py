@@ -77,6 +77,8 @@ class Catalogue:
         self.participants: dict[str, Participant] = {}
         self._visible: tuple[int, set[str], dt.datetime | None] | None = None
         self._generation = 0
+        #: Graph IRIs loaded in the SPARQL worker: exactly the visible participants' (synchronised before a query).
+        self._loaded: set[str] = set()
 
     # --- start-up ---------------------------------------------------------------------------------------------
 
@@ -100,8 +102,10 @@ class Catalogue:
             await self._reverify(stale, reason="trust framework changed")
 
     async def graphs(self) -> list[tuple[str, bytes]]:
-        """Every participant's named graph (also the SPARQL worker's reload after a killed query)."""
-        return [self._graph(did) for did in self.participants]
+        """The visible participants' named graphs (also the SPARQL worker's reload after a killed query)."""
+        graphs = [self._graph(p.did) for p in self.visible_participants()]
+        self._loaded = {name for name, _ in graphs}
+        return graphs
 
     def _graph(self, did: str) -> tuple[str, bytes]:
         participant = self.participants.get(did)
@@ -117,7 +121,13 @@ class Catalogue:
         self.participants[did] = participant
         self.index.replace(did, await self.store.participant_datasets(did))
         self._changed()
-        await self.sparql.load([self._graph(did)])
+        name, data = self._graph(did)
+        if participant.visible(self.clock()):
+            await self.sparql.load([(name, data)])
+            self._loaded.add(name)
+        elif name in self._loaded:
+            await self.sparql.drop([name])
+            self._loaded.discard(name)
 
     def _changed(self) -> None:
         self._generation += 1
@@ -354,8 +364,17 @@ class Catalogue:
         return self.index.search(query, filters, visible=self.visible_keys(), offset=offset, limit=limit)
 
     async def sparql_query(self, text: str, *, max_results: int | None = None) -> SparqlResult:
-        graphs = [iri(p.did, "participant").value for p in self.visible_participants()]
-        return await self.sparql.query(text, graphs, max_results=max_results)
+        visible = {iri(p.did, "participant"): p.did for p in self.visible_participants()}
+        names = {node.value: did for node, did in visible.items()}
+        stale = sorted(self._loaded - set(names))
+        if stale:  # expired since the last query: expiry needs no write, so the graph goes now
+            await self.sparql.drop(stale)
+            self._loaded -= set(stale)
+        missing = [self._graph(names[n]) for n in sorted(set(names) - self._loaded)]
+        if missing:
+            await self.sparql.load(missing)
+            self._loaded |= {n for n, _ in missing}
+        return await self.sparql.query(text, None, max_results=max_results)
 
     async def record_crawl(
         self, did: str, *, endpoint: str | None, datasets: list[DatasetRecord] | None, error: str | None

@@ -113,10 +113,12 @@ class SparqlEngine:
         if graphs:
             await self._call(("drop", list(graphs)), budget=None)
 
-    async def query(self, text: str, graphs: Sequence[str], *, max_results: int | None = None) -> SparqlResult:
+    async def query(
+        self, text: str, graphs: Sequence[str] | None = None, *, max_results: int | None = None
+    ) -> SparqlResult:
         check_query(text)
         limit = min(max_results or self.max_results, self.max_results)
-        answer = await self._call(("query", text, list(graphs), limit), budget=self.timeout)
+        answer = await self._call(("query", text, None if graphs is None else list(graphs), limit), budget=self.timeout)
         if answer[0] == "error":
             raise QueryRefused(answer[2], code=answer[1])
         return SparqlResult(answer[1], answer[2], answer[3])

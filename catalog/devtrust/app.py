@@ -96,13 +96,19 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
     async def root() -> Response:
         return Response(trust.root_pem, media_type="application/x-pem-file")
 
-    @app.post("/notary/registration-numbers", tags=["notary"], status_code=201,
-              summary="Issue a registration-number credential (format-checked)")
+    @app.post(
+        "/notary/registration-numbers",
+        tags=["notary"],
+        status_code=201,
+        summary="Issue a registration-number credential (format-checked)",
+    )
     async def registration(body: RegistrationIn) -> JSONResponse:
         now = clock()
         notary = trust.issuers["notary"]
         profile = ParticipantProfile(
-            did=body.participant, base_url=body.base_url, legal_name=body.participant,
+            did=body.participant,
+            base_url=body.base_url,
+            legal_name=body.participant,
             legal_address=Address(body.country_code or "DE"),
             registration_numbers=(RegistrationNumber(body.kind, body.value, body.country_code),),
         )
@@ -115,8 +121,12 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
         token = sign_vc_jwt(vc, notary.key, kid=notary.kid, issued_at=now)
         return JSONResponse({"credential": token}, status_code=201)
 
-    @app.post("/compliance/credential-offers", tags=["compliance"], status_code=201,
-              summary="Check a participant VP-JWT as GXDCH does; issue a compliance (label) credential")
+    @app.post(
+        "/compliance/credential-offers",
+        tags=["compliance"],
+        status_code=201,
+        summary="Check a participant VP-JWT as GXDCH does; issue a compliance (label) credential",
+    )
     async def compliance(request: Request) -> JSONResponse:
         raw = await request.body()
         if len(raw) > MAX_VP_BYTES:
@@ -126,10 +136,14 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
             try:
                 text = json.loads(text).get("vp", "")
             except (ValueError, AttributeError):
-                return _problem(400, "malformed", "send the VP-JWT as text/plain or as {\"vp\": \"...\"}")
+                return _problem(400, "malformed", 'send the VP-JWT as text/plain or as {"vp": "..."}')
         now = clock()
         verdict = await check_compliance(
-            text, resolver=resolver, trust_anchors=[trust.pki.root], trusted_notaries=[trust.did("notary")], now=now,
+            text,
+            resolver=resolver,
+            trust_anchors=[trust.pki.root],
+            trusted_notaries=[trust.did("notary")],
+            now=now,
             x5u_fetcher=x5u,
         )
         if not verdict.compliant:
@@ -138,8 +152,12 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
         token = issue_compliance_credential(verdict, key=issuer.key, kid=issuer.kid, now=now)
         return JSONResponse({"credential": token, "verdict": verdict.as_dict()}, status_code=201)
 
-    @app.post("/federation/memberships", tags=["federation"], status_code=201,
-              summary="Issue a MembershipCredential (operator key required)")
+    @app.post(
+        "/federation/memberships",
+        tags=["federation"],
+        status_code=201,
+        summary="Issue a MembershipCredential (operator key required)",
+    )
     async def membership(body: MembershipIn, x_api_key: str | None = Header(None)) -> JSONResponse:
         if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), trust.operator_key.encode()):
             return _problem(401, "unauthorized", "missing or wrong X-Api-Key (the operator_key in trust.toml)")

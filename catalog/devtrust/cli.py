@@ -19,8 +19,9 @@ from catalog.devtrust.state import CONFIG, ROLES, init_trust, load_trust
 from connector.errors import ConnectorError
 from connector.logs import logging_config
 
-app = typer.Typer(help="Development trust anchor: data space CA, notary, compliance service, federation.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Development trust anchor: data space CA, notary, compliance service, federation.", no_args_is_help=True
+)
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
@@ -42,8 +43,9 @@ def init_command(
 ) -> None:
     """Create the data space CA, the issuers' keys and trust.toml."""
     try:
-        config = init_trust(state_dir, host=host, port=port, dataspace=dataspace, now=dt.datetime.now(dt.UTC),
-                            force=force)
+        config = init_trust(
+            state_dir, host=host, port=port, dataspace=dataspace, now=dt.datetime.now(dt.UTC), force=force
+        )
     except ConnectorError as exc:
         _fail(exc.message)
     out.print(f"[green]Created[/] the trust anchor in [bold]{state_dir}[/] ({config})")

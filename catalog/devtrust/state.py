@@ -98,9 +98,13 @@ def load_trust(state: Path) -> TrustAnchor:
             key = load_private_key_file(state / "keys" / f"{role}.key.pem")
             chain = (state / "keys" / f"{role}.chain.pem").read_bytes()
             role_url = f"{base}/{role}"
-            issuers[role] = ParticipantIdentity(did=did_web_from_url(role_url), key=key, chain_pem=chain, base_url=role_url)
+            issuers[role] = ParticipantIdentity(
+                did=did_web_from_url(role_url), key=key, chain_pem=chain, base_url=role_url
+            )
     except SelfDescriptionError as exc:
         raise ConfigurationError(exc.message) from exc
     except FileNotFoundError as exc:
-        raise ConfigurationError(f"{exc.filename} is missing; re-create the trust anchor with `gxc trust init`") from exc
+        raise ConfigurationError(
+            f"{exc.filename} is missing; re-create the trust anchor with `gxc trust init`"
+        ) from exc
     return TrustAnchor(host, port, base, dataspace, operator_key, pki, issuers)
