@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from connector import __version__
-from connector.api import dsp, errors, health, well_known
+from connector.api import dsp, errors, health, tck, well_known
 from connector.api import management as management_api
 from connector.api.credentials import router as credentials_router
 from connector.api.management.problems import install as install_problems
 from connector.identity.participant import ParticipantIdentity, load_identity
 from connector.services.assembly import DSP_PATH, Connector, assemble
 from connector.services.runtime import Clock, system_clock
+from connector.services.tck import StaticAuthorization, TckDirector, tck_behaviour
 from connector.settings import ConnectorSettings
 from connector.worker.outbox_runner import OutboxRunner, RetryPolicy
 
@@ -46,6 +47,8 @@ def create_app(
     if identity is None:
         identity = load_identity(settings, now=clock())
     holder: dict[str, Connector] = {}
+    holder_tck: dict[str, TckDirector] = {}
+    static_caller = StaticAuthorization(settings.tck_authorization) if settings.tck else None
 
     def connector() -> Connector:
         try:
@@ -59,13 +62,23 @@ def create_app(
         holder["connector"] = c
         app.state.connector = c
         runner = OutboxRunner(c.runtime, c.delivery, retry)
-        task = asyncio.create_task(runner.run(), name="outbox")
+        tasks = [asyncio.create_task(runner.run(), name="outbox")]
+        if settings.tck:  # TCK mode (docs/tck.md): seeds + scripted reactions instead of automatic steps
+            c.runtime.behaviour = tck_behaviour(c.runtime.behaviour)
+            director = TckDirector(
+                c.runtime, c.negotiations, c.transfers, reaction_delay=settings.tck_reaction_delay_ms / 1000
+            )
+            await director.seed()
+            holder_tck["director"] = director
+            tasks.append(asyncio.create_task(director.run(), name="tck"))
+            await director.ready()
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await runner.stop()
             await c.aclose()
 
@@ -87,11 +100,17 @@ def create_app(
     app.include_router(
         dsp.router(
             lambda: dsp.DspServices(
-                connector().runtime, connector().catalog, connector().negotiations, connector().transfers
+                connector().runtime,
+                connector().catalog,
+                connector().negotiations,
+                connector().transfers,
+                static_caller,
             )
         ),
         prefix=DSP_PATH,
     )
     app.include_router(credentials_router(lambda: connector().runtime))
     app.include_router(management_api.router(settings, connector))
+    if settings.tck:
+        app.include_router(tck.router(lambda: holder_tck["director"]))
     return app

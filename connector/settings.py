@@ -88,6 +88,16 @@ class ConnectorSettings(BaseSettings):
     auto_agree: bool = Field(True, description="Agree automatically when the contract policy permits.")
     auto_start_transfers: bool = Field(True, description="Start transfers automatically when the policy permits.")
     auto_accept_offers: bool = Field(False, description="As consumer, accept provider counter-offers automatically.")
+    tck: bool = Field(
+        False, description="TCK mode: seed the DSP TCK's ids and script its scenarios (docs/tck.md). Tests only."
+    )
+    tck_reaction_delay_ms: int = Field(
+        500, ge=100, description="TCK mode: delay of each scripted reaction (the TCK updates its state late)."
+    )
+    tck_authorization: str = Field(
+        '{"region": "any", "audience": "any", "clientId": "any"}',
+        description="TCK mode: the static Authorization header the TCK sends (accepted as the TCK participant).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = Field("json", description="Structured JSON logs or human console lines.")
     contexts: dict[str, Path] = Field(

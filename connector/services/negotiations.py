@@ -167,8 +167,11 @@ class Negotiations:
             n, changed = await self._receive(tx, n, K.ACCEPTED, sender=Role.CONSUMER)
             sent = False
             if changed:
-                n = await self._commit(tx, n)
-                n, sent = await self._agree(tx, n)
+                if self.rt.behaviour.auto_agree:
+                    n = await self._commit(tx, n)
+                    n, sent = await self._agree(tx, n)
+                else:  # manual approval: ACCEPTED waits for an operator (accept) like an initial request does
+                    n = await self._commit(tx, n.evolve(pending=True))
         self._after_commit(n, sent=sent)
         return _wire(n)
 
@@ -182,16 +185,24 @@ class Negotiations:
             n, changed = await self._receive(tx, n, K.VERIFICATION, sender=Role.CONSUMER)
             sent = False
             if changed:
-                n = await self._commit(tx, n)
-                event = ContractNegotiationEventMessage(
-                    provider_pid=n.provider_pid or "",
-                    consumer_pid=n.consumer_pid or "",
-                    event_type=NegotiationEventType.FINALIZED,
-                )
-                await tx.outbox.enqueue(negotiation_message(self.rt, n, event, paths.CALLBACK_NEGOTIATION_EVENTS))
-                sent = True
+                if self.rt.behaviour.auto_finalize:
+                    n = await self._commit(tx, n)
+                    n, sent = await self._finalize(tx, n)
+                else:
+                    n = await self._commit(tx, n.evolve(pending=True))
         self._after_commit(n, sent=sent)
         return _wire(n)
+
+    async def _finalize(self, tx: Transaction, n: Negotiation) -> tuple[Negotiation, bool]:
+        """Send the FINALIZED event (FINALIZED on the consumer's ACK)."""
+        n = await tx.negotiations.update(n.evolve(pending=False)) if n.pending else n
+        event = ContractNegotiationEventMessage(
+            provider_pid=n.provider_pid or "",
+            consumer_pid=n.consumer_pid or "",
+            event_type=NegotiationEventType.FINALIZED,
+        )
+        await tx.outbox.enqueue(negotiation_message(self.rt, n, event, paths.CALLBACK_NEGOTIATION_EVENTS))
+        return n, True
 
     async def on_termination(
         self, caller: Caller, role: Role, pid: str, msg: ContractNegotiationTerminationMessage
@@ -239,7 +250,7 @@ class Negotiations:
             assigner=self.rt.identity.did,
             target=ref.asset_id,
         )
-        if ours["@id"] != raw_id:
+        if ours["@id"] != raw_id and not self.rt.behaviour.lenient_offer_ids:
             raise NegotiationRefused(
                 f"offer {raw_id!r} is outdated: the provider changed its policy; fetch the catalog again",
                 code="outdated-offer",
@@ -348,19 +359,26 @@ class Negotiations:
                 )
                 if problem is not None:
                     n = await self._terminate(tx, n, code="agreement-rejected", reason=problem)
+                    sent = True
                 else:
                     await tx.agreements.add(
                         _agreement_entity(n, msg.agreement, provider=caller.did, consumer=self.rt.identity.did)
                     )
-                    verification = ContractAgreementVerificationMessage(
-                        provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or ""
-                    )
-                    await tx.outbox.enqueue(
-                        negotiation_message(self.rt, n, verification, paths.NEGOTIATION_VERIFICATION)
-                    )
-                sent = True
+                    if self.rt.behaviour.auto_verify:
+                        n, sent = await self._verify(tx, n)
+                    else:
+                        n = await tx.negotiations.update(n.evolve(pending=True))
         self._after_commit(n, sent=sent)
         return _wire(n)
+
+    async def _verify(self, tx: Transaction, n: Negotiation) -> tuple[Negotiation, bool]:
+        """Send the ContractAgreementVerificationMessage (VERIFIED on the provider's ACK)."""
+        n = await tx.negotiations.update(n.evolve(pending=False)) if n.pending else n
+        verification = ContractAgreementVerificationMessage(
+            provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or ""
+        )
+        await tx.outbox.enqueue(negotiation_message(self.rt, n, verification, paths.NEGOTIATION_VERIFICATION))
+        return n, True
 
     def _agreement_problem(self, n: Negotiation, agreement: Mapping[str, Any], caller: Caller) -> str | None:
         """Why the agreement is not what we negotiated (None when it is)."""
@@ -456,16 +474,22 @@ class Negotiations:
         return n
 
     async def accept(self, negotiation_id: str) -> Negotiation:
-        """Consumer accepts the provider's current offer (OFFERED -> ACCEPTED on ACK); provider approves a
-        pending request (sends the agreement)."""
+        """The operator's next step: a consumer accepts the provider's current offer (OFFERED -> ACCEPTED on ACK)
+        or verifies a held agreement (AGREED, pending); a provider approves a pending request or acceptance (sends
+        the agreement) or finalizes a held verification (VERIFIED, pending)."""
         async with self.rt.store.transaction() as tx:
             n = await tx.negotiations.get(negotiation_id)
             if n.role is Role.CONSUMER:
-                if n.state is not S.OFFERED:
+                if n.state is S.AGREED and n.pending:
+                    n, sent = await self._verify(tx, n)
+                elif n.state is S.OFFERED:
+                    n, sent = await self._send_accept(tx, n)
+                else:
                     raise ConnectorError(
                         f"negotiation is {n.state}; only an OFFERED negotiation can be accepted", code="invalid-state"
                     )
-                n, sent = await self._send_accept(tx, n)
+            elif n.state is S.VERIFIED and n.pending:
+                n, sent = await self._finalize(tx, n)
             else:
                 if n.state not in (S.REQUESTED, S.ACCEPTED) or not n.pending:
                     raise ConnectorError(f"negotiation is {n.state}; nothing waits for approval", code="invalid-state")

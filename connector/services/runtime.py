@@ -37,6 +37,13 @@ class Behaviour:
     auto_agree: bool = True
     auto_accept_offers: bool = False
     auto_start_transfers: bool = True
+    #: Provider: send FINALIZED as soon as the consumer verified (else VERIFIED waits, ``pending``, for an operator).
+    auto_finalize: bool = True
+    #: Consumer: verify a received agreement at once (else AGREED waits, ``pending``, for an operator).
+    auto_verify: bool = True
+    #: Accept an offer id whose policy digest differs when the policy itself is equivalent (TCK seeds such as
+    #: ``CD123:ACN0101:456``); the offer is still checked for definition, asset and semantic equality.
+    lenient_offer_ids: bool = False
     #: Public base URL of the data plane (the pull endpoint advertised in TransferStartMessage).
     dataplane_url: str = ""
     #: Lifetime of data-plane access tokens.
