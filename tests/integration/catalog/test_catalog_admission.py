@@ -35,7 +35,7 @@ async def test_valid_participant_is_admitted_and_discoverable(catalogue: Running
     assert body["report"]["compliant"] is True
     assert body["complianceCredential"].count(".") == 2
     # the same presentation again is idempotent
-    status, again = await _submit(catalogue, world.vp_jwt())
+    status, _again = await _submit(catalogue, world.vp_jwt())
     assert status in (200, 201)
     found = (await catalogue.client.get("/api/v1/datasets", params={"q": "weather"})).json()
     assert found["total"] >= 1
@@ -54,7 +54,7 @@ async def test_tampered_presentation_is_rejected_with_the_signature_check(
     status, body = await _submit(catalogue, world.vp_jwt([tampered, *tokens[1:]]))
     assert status == 422
     assert body["code"] == "admission-rejected"
-    assert any(c["code"] and "signature" in c["code"] or c["name"] == "credential" for c in body["checks"])
+    assert any((c["code"] or "").startswith("signature") or c["name"] == "credential" for c in body["checks"])
     listing = await catalogue.client.get(
         "/api/v1/admin/participants", params={"status": "rejected"}, headers=catalogue.headers
     )
@@ -176,5 +176,3 @@ async def test_manual_mode_waits_for_the_operator(catalogue_factory, world: Worl
         )
         assert "PASS signature" in report.text
         assert "operator admission" in report.text
-
-

@@ -27,8 +27,15 @@ from tests.fixtures.self_descriptions.world import World
 
 pytestmark = pytest.mark.integration
 
-OFFER = {"@id": "urn:offer:1", "permission": [{"action": "use", "constraint": [
-    {"leftOperand": "purpose", "operator": "eq", "rightOperand": "traffic-research"}]}]}
+OFFER = {
+    "@id": "urn:offer:1",
+    "permission": [
+        {
+            "action": "use",
+            "constraint": [{"leftOperand": "purpose", "operator": "eq", "rightOperand": "traffic-research"}],
+        }
+    ],
+}
 
 
 def provider_app(world: World, base: str, callers: list[str]) -> FastAPI:
@@ -44,17 +51,26 @@ def provider_app(world: World, base: str, callers: list[str]) -> FastAPI:
     @app.post("/dsp/2025-1/catalog/request")
     async def catalog(request: Request, authorization: str | None = Header(None)) -> JSONResponse:
         try:
-            caller = await verify_token(authorization, audience=world.participant.did, resolver=resolver,
-                                        jti_store=jti, now=world.now)
+            caller = await verify_token(
+                authorization, audience=world.participant.did, resolver=resolver, jti_store=jti, now=world.now
+            )
         except ConnectorError as exc:
             return JSONResponse({"@type": "CatalogError", "code": "401", "reason": [exc.message]}, status_code=401)
         callers.append(caller.did)
         page = int(request.query_params.get("offset", "0"))
-        entries = [DatasetEntry(id=f"urn:dataset:traffic-{page + i}", offers=[{**OFFER, "@id": f"urn:offer:{page + i}"}],
-                                properties={"title": f"Traffic counts {page + i}", "keyword": ["traffic"]})
-                   for i in range(2)]
-        body = encode_message(build_catalog(catalog_id="urn:catalog", participant_id=world.participant.did,
-                                            service=service, datasets=entries))
+        entries = [
+            DatasetEntry(
+                id=f"urn:dataset:traffic-{page + i}",
+                offers=[{**OFFER, "@id": f"urn:offer:{page + i}"}],
+                properties={"title": f"Traffic counts {page + i}", "keyword": ["traffic"]},
+            )
+            for i in range(2)
+        ]
+        body = encode_message(
+            build_catalog(
+                catalog_id="urn:catalog", participant_id=world.participant.did, service=service, datasets=entries
+            )
+        )
         headers = {"Link": f'<{base}/dsp/2025-1/catalog/request?offset=2>; rel="next"'} if page == 0 else {}
         return JSONResponse(body, headers=headers)
 
@@ -65,7 +81,9 @@ def provider_app(world: World, base: str, callers: list[str]) -> FastAPI:
 async def serve(app: FastAPI, port: int) -> AsyncIterator[None]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(1000):
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     try:
         yield
@@ -78,13 +96,17 @@ async def test_crawl_indexes_dsp_datasets_and_records_failures(catalogue: Runnin
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     world.participant.document["service"] = [
-        {"id": f"{world.participant.did}#dsp", "type": "DataService",
-         "serviceEndpoint": base + "/.well-known/dspace-version"}
+        {
+            "id": f"{world.participant.did}#dsp",
+            "type": "DataService",
+            "serviceEndpoint": base + "/.well-known/dspace-version",
+        }
     ]
     catalogue.runtime.resolver.first = world.resolver()
     try:
-        response = await catalogue.client.post("/api/v1/self-descriptions", content=world.vp_jwt(),
-                                               headers={"Content-Type": "application/vp+jwt"})
+        response = await catalogue.client.post(
+            "/api/v1/self-descriptions", content=world.vp_jwt(), headers={"Content-Type": "application/vp+jwt"}
+        )
         assert response.status_code == 201
         callers: list[str] = []
         async with serve(provider_app(world, base, callers), port):

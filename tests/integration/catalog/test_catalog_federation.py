@@ -1,4 +1,4 @@
-"""Two federated catalogues converge (restarts, partitions), revocations propagate, tampered feed entries are refused."""
+"""Two federated catalogues converge (restart, partition), revocations propagate, tampered feed entries are refused."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ async def _sync(cat: RunningCatalogue) -> dict:  # type: ignore[type-arg]
 async def test_two_catalogues_converge_across_restart_and_partition(catalogue_factory, world: World) -> None:  # type: ignore[no-untyped-def]
     did = world.participant.did
     async with catalogue_factory("a") as a:
-        response = await a.client.post("/api/v1/self-descriptions", content=world.vp_jwt(),
-                                       headers={"Content-Type": "application/vp+jwt"})
+        response = await a.client.post(
+            "/api/v1/self-descriptions", content=world.vp_jwt(), headers={"Content-Type": "application/vp+jwt"}
+        )
         assert response.status_code == 201
         path = f"/api/v1/admin/participants/{quote(did, safe='')}"
         await a.client.post(path + "/revoke", json={"reason": "test"}, headers=a.headers)

@@ -47,8 +47,9 @@ async def test_operator_revocation_takes_effect_at_once(catalogue: RunningCatalo
 
 async def test_participant_revokes_itself_with_its_dcp_token(catalogue: RunningCatalogue, world: World) -> None:
     await _admit(catalogue, world)
-    identity = ParticipantIdentity(world.participant.did, world.participant.key, world.participant.chain_pem,
-                                   "https://participant.example")
+    identity = ParticipantIdentity(
+        world.participant.did, world.participant.key, world.participant.chain_pem, "https://participant.example"
+    )
     # world DID documents list key-1 under assertionMethod; DCP tokens need capabilityInvocation
     world.participant.document.setdefault("capabilityInvocation", [world.participant.kid])
     catalogue.runtime.resolver.first = world.resolver()
@@ -69,8 +70,9 @@ async def test_expiry_hides_the_participant_before_any_sweep(catalogue: RunningC
     expires = dt.datetime.fromisoformat(status.json()["expiresAt"].replace("Z", "+00:00"))
     catalogue.clock.now = expires + dt.timedelta(seconds=1)
     assert await _visible(catalogue) == (0, 0)
-    listing = await catalogue.client.get("/api/v1/admin/participants", params={"status": "expired"},
-                                         headers=catalogue.headers)
+    listing = await catalogue.client.get(
+        "/api/v1/admin/participants", params={"status": "expired"}, headers=catalogue.headers
+    )
     assert [p["participant"] for p in listing.json()["items"]] == [world.participant.did]
     swept = await catalogue.client.post("/api/v1/admin/expire", headers=catalogue.headers)
     assert swept.json()["expired"] == [world.participant.did]
@@ -84,8 +86,11 @@ async def test_changed_anchors_reverify_everything_on_restart(catalogue_factory,
         assert participant["status"] == "rejected"
         assert "re-verification" in participant["reason"]
         assert (await cat.client.get("/api/v1/datasets")).json()["total"] == 0
-        report = (await cat.client.get(f"/api/v1/admin/participants/{quote(world.participant.did, safe='')}/report",
-                                       headers=cat.headers)).json()
+        report = (
+            await cat.client.get(
+                f"/api/v1/admin/participants/{quote(world.participant.did, safe='')}/report", headers=cat.headers
+            )
+        ).json()
         assert [v["reason"] for v in report["verifications"]] == ["submission", "trust framework changed"]
     async with catalogue_factory("anchors") as cat:  # anchors restored: re-admitted
         participant = (await cat.client.get("/api/v1/admin/participants", headers=cat.headers)).json()["items"][0]
@@ -95,9 +100,10 @@ async def test_changed_anchors_reverify_everything_on_restart(catalogue_factory,
 async def test_sparql_refuses_updates_service_and_runaway_queries(catalogue: RunningCatalogue, world: World) -> None:
     await _admit(catalogue, world)
     before = await _visible(catalogue)
-    update = "PREFIX dct: <http://purl.org/dc/terms/> INSERT DATA { <urn:x> dct:title \"x\" }"
-    response = await catalogue.client.post("/api/v1/sparql", content=update,
-                                           headers={"Content-Type": "application/sparql-update"})
+    update = 'PREFIX dct: <http://purl.org/dc/terms/> INSERT DATA { <urn:x> dct:title "x" }'
+    response = await catalogue.client.post(
+        "/api/v1/sparql", content=update, headers={"Content-Type": "application/sparql-update"}
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "sparql-update-refused"
     response = await catalogue.client.post("/api/v1/sparql", data={"update": "DROP ALL"})
@@ -124,7 +130,7 @@ async def test_catalog_of_catalogs_and_facets(catalogue: RunningCatalogue, world
     nested = catalog["catalog"][0]
     assert nested["participantId"] == world.participant.did
     assert any(d["@type"] == "Dataset" and d.get("hasPolicy") for d in nested["dataset"])
-    faceted = (await catalogue.client.get("/api/v1/datasets", params={"purpose": "research", "type": "ServiceOffering"}))
+    faceted = await catalogue.client.get("/api/v1/datasets", params={"purpose": "research", "type": "ServiceOffering"})
     assert faceted.json()["total"] == 1
     none = await catalogue.client.get("/api/v1/datasets", params={"purpose": "marketing"})
     assert none.json()["total"] == 0

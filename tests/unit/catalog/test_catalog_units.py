@@ -44,16 +44,28 @@ def test_sparql_guard_ignores_keywords_in_strings_iris_and_comments() -> None:
     check_query('SELECT ?s WHERE { ?s <urn:insert:delete> "DELETE and SERVICE" } # DROP ALL')
 
 
-def _record(n: int, title: str, keywords: list[str], purposes: list[str], participant: str = "did:web:p") -> DatasetRecord:
-    data = {"id": f"urn:d:{n}", "participant": participant, "title": title, "keywords": keywords, "type": ["Dataset"],
-            "formats": ["HttpData-PULL"], "purposes": purposes, "source": "dsp"}
+def _record(
+    n: int, title: str, keywords: list[str], purposes: list[str], participant: str = "did:web:p"
+) -> DatasetRecord:
+    data = {
+        "id": f"urn:d:{n}",
+        "participant": participant,
+        "title": title,
+        "keywords": keywords,
+        "type": ["Dataset"],
+        "formats": ["HttpData-PULL"],
+        "purposes": purposes,
+        "source": "dsp",
+    }
     return DatasetRecord(participant, "dsp", f"urn:d:{n}", data)
 
 
 def test_search_index_matches_the_unindexed_scan_and_honours_visibility() -> None:
     index = SearchIndex()
-    index.replace("did:web:p", [_record(i, f"Weather {i}", ["weather"] if i % 2 else ["traffic"], ["research"])
-                                for i in range(10)])
+    index.replace(
+        "did:web:p",
+        [_record(i, f"Weather {i}", ["weather"] if i % 2 else ["traffic"], ["research"]) for i in range(10)],
+    )
     index.replace("did:web:q", [_record(100, "Weather hidden", ["weather"], [], participant="did:web:q")])
     visible = index.keys_of("did:web:p")
     for query, filters in [("weather", {}), ("", {"keyword": ["TRAFFIC"]}), ("weather 3", {"purpose": ["research"]})]:
@@ -70,10 +82,29 @@ def test_search_index_matches_the_unindexed_scan_and_honours_visibility() -> Non
 
 
 def test_policy_features_find_purpose_and_membership() -> None:
-    policy = {"permission": [{"action": "use", "constraint": [{"and": [
-        {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": ["research", "https://x.example/p#teaching"]},
-        {"leftOperand": {"@id": "https://w3id.org/gaia-x/membership"}, "operator": "eq", "rightOperand": "active"},
-    ]}]}]}
+    policy = {
+        "permission": [
+            {
+                "action": "use",
+                "constraint": [
+                    {
+                        "and": [
+                            {
+                                "leftOperand": "purpose",
+                                "operator": "isAnyOf",
+                                "rightOperand": ["research", "https://x.example/p#teaching"],
+                            },
+                            {
+                                "leftOperand": {"@id": "https://w3id.org/gaia-x/membership"},
+                                "operator": "eq",
+                                "rightOperand": "active",
+                            },
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     features = policy_features([policy])
     assert features["purposes"] == ["research", "teaching"]
     assert features["membershipRequired"] is True
@@ -81,9 +112,22 @@ def test_policy_features_find_purpose_and_membership() -> None:
 
 
 def test_dsp_catalog_extraction_handles_nested_catalogs() -> None:
-    catalog = {"@type": "Catalog", "catalog": [{"@type": "Catalog", "dataset": [
-        {"@id": "urn:a", "title": "A", "hasPolicy": [{"@id": "o", "permission": []}],
-         "distribution": [{"format": "HttpData-PULL", "accessService": "s"}]}]}]}
+    catalog = {
+        "@type": "Catalog",
+        "catalog": [
+            {
+                "@type": "Catalog",
+                "dataset": [
+                    {
+                        "@id": "urn:a",
+                        "title": "A",
+                        "hasPolicy": [{"@id": "o", "permission": []}],
+                        "distribution": [{"format": "HttpData-PULL", "accessService": "s"}],
+                    }
+                ],
+            }
+        ],
+    }
     records = from_dsp_catalog("did:web:p", catalog, provider_name="P", endpoint="http://p", origin="dsp-crawl")
     assert [r.data["formats"] for r in records] == [["HttpData-PULL"]]
 
