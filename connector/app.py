@@ -18,7 +18,7 @@ from connector.api import management as management_api
 from connector.api.credentials import router as credentials_router
 from connector.api.management.problems import install as install_problems
 from connector.identity.participant import ParticipantIdentity, load_identity
-from connector.services.assembly import DSP_PATH, Connector, assemble
+from connector.services.assembly import DSP_PATH, Connector, assemble, terms_text
 from connector.services.runtime import Clock, system_clock
 from connector.services.tck import StaticAuthorization, TckDirector, tck_behaviour
 from connector.settings import ConnectorSettings
@@ -95,7 +95,7 @@ def create_app(
     app.state.identity = identity
     errors.install(app)
     install_problems(app)
-    app.include_router(well_known.router(identity))
+    app.include_router(well_known.router(identity, terms_text(settings)))
     app.include_router(health.router(identity))
     app.include_router(
         dsp.router(

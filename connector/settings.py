@@ -48,6 +48,9 @@ class ConnectorSettings(BaseSettings):
     compliance_url: str | None = Field(
         None, description="Compliance service (GXDCH-like) issuing compliance credentials."
     )
+    terms_file: Path | None = Field(
+        None, description="Your service terms and conditions (text); served at /terms and hashed into offerings."
+    )
     catalog_urls: list[str] = Field(
         default_factory=list, description="Federated catalogues to publish the self-description to."
     )

@@ -44,8 +44,18 @@ def version_response(identity: ParticipantIdentity) -> dict[str, Any]:
     }
 
 
-def router(identity: ParticipantIdentity) -> APIRouter:
+def router(identity: ParticipantIdentity, terms: bytes | None = None) -> APIRouter:
     r = APIRouter(tags=["discovery"])
+
+    if terms is not None:
+
+        @r.get(
+            "/terms",
+            summary="Service terms and conditions (hashed into every Gaia-X service offering)",
+            response_class=Response,
+        )
+        async def service_terms() -> Response:
+            return Response(terms, media_type="text/plain; charset=utf-8")
 
     @r.get(
         "/.well-known/did.json",

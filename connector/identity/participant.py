@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,14 @@ def init_participant(
     now: dt.datetime,
     force: bool = False,
     pki: DevelopmentPki | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
     """Create a participant state folder: key (0600), certificate chain, and a commented ``gxc.toml``.
 
     The chain is issued by ``pki`` (a data space's shared development CA, so participants trust each other) or,
     without one, by a fresh development PKI of the participant's own. Refuses to overwrite an existing folder's key
-    unless ``force``; returns the config file path.
+    unless ``force``; ``settings`` are further configuration values written into the file (replacing the
+    commented defaults). Returns the config file path.
     """
     keys_dir = state_dir / "keys"
     config_path = state_dir / "gxc.toml"
@@ -129,7 +132,8 @@ def init_participant(
     (keys_dir / "participant.chain.pem").write_bytes(chain.to_pem())
     (keys_dir / "root-ca.pem").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
     api_key = os.urandom(24).hex()
-    config_path.write_text(_config_text(participant_name, host, port, public_url, api_key), encoding="utf-8")
+    text = _config_text(participant_name, host, port, public_url, api_key)
+    config_path.write_text(with_settings(text, settings or {}), encoding="utf-8")
     os.chmod(config_path, 0o600)
     return config_path
 
@@ -178,6 +182,31 @@ log_level = "info"
 # [contexts]
 # "https://example.com/my-context.jsonld" = "contexts/my-context.jsonld"
 '''
+
+
+def with_settings(text: str, values: Mapping[str, Any]) -> str:
+    """``text`` (a TOML file without tables) with ``values`` set: an existing ``key = ...`` line is replaced,
+    others are appended."""
+    lines = text.splitlines()
+    for key, value in values.items():
+        line = f"{key} = {toml_value(value)}"
+        index = next((i for i, existing in enumerate(lines) if existing.split(" =", 1)[0] == key), None)
+        if index is None:
+            lines.append(line)
+        else:
+            lines[index] = line
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a string, bool, number or list of those."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return '"' + _escape(str(value)) + '"'
 
 
 def _is_local(host: str, public_url: str | None) -> bool:

@@ -55,11 +55,15 @@ class PeerClient:
         *,
         clock: Callable[[], dt.datetime],
         timeout: float = 10.0,
+        credentials: Callable[[str], tuple[str, list[str]]] | None = None,
     ) -> None:
         self.identity = identity
         self.http = http
         self.clock = clock
         self.timeout = timeout
+        #: audience DID -> (access token, scopes) letting that peer read our credentials while it handles our
+        #: request (DCP: the ``token`` claim of our self-issued token).
+        self.credentials = credentials
 
     def token_for(self, audience: str, *, scopes: Sequence[str] = (), access_token: str | None = None) -> str:
         return issue_token(self.identity, audience, now=self.clock(), scopes=scopes, access_token=access_token)
@@ -80,6 +84,9 @@ class PeerClient:
         ``raw`` as (bytes, content type). Raises PeerUnreachable."""
         all_headers = {"Accept": "application/json", **(headers or {})}
         if audience is not None:
+            if access_token is None and self.credentials is not None:
+                access_token, granted = self.credentials(audience)
+                scopes = scopes or granted
             all_headers["Authorization"] = "Bearer " + self.token_for(
                 audience, scopes=scopes, access_token=access_token
             )

@@ -6,6 +6,7 @@ Everything with a lifetime (store, HTTP client) is opened here and closed by :me
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from connector.errors import ConnectorError
 from connector.identity.claims import ClaimsResolver
 from connector.identity.participant import ParticipantIdentity
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
-from connector.identity.wallet import Wallet
+from connector.identity.wallet import Wallet, issue_access_token
 from connector.peer.client import PeerClient
 from connector.peer.egress import EgressPolicy, GuardedClient
 from connector.peer.http import http_client
@@ -31,6 +32,19 @@ from self_descriptions.certificates import load_pem_certificates
 from self_descriptions.loader import DocumentLoader
 
 DSP_PATH = "/dsp/2025-1"
+TERMS_PATH = "/terms"
+DEFAULT_TERMS = """Service terms and conditions (development default of a gxc connector).
+
+Data offered by this participant may only be used as agreed in the ODRL agreement of a Dataspace Protocol
+negotiation. Replace this text with your own terms: set terms_file in gxc.toml.
+"""
+
+
+def terms_text(settings: ConnectorSettings) -> bytes:
+    """The terms served at ``/terms`` (whose SHA-256 every service offering carries)."""
+    if settings.terms_file is not None:
+        return settings.path(settings.terms_file).read_bytes()
+    return DEFAULT_TERMS.encode()
 
 
 @dataclass
@@ -73,7 +87,13 @@ async def assemble(
     fetcher = GuardedFetcher(http, allow_private=local, allowed_schemes=("https", "http") if local else ("https",))
     resolver = HttpDidResolver(fetcher, scheme="http" if settings.base_url.startswith("http://") else "https")
     anchors = [c for p in settings.trust_anchor_files for c in load_pem_certificates(settings.path(p).read_bytes())]
-    peers = PeerClient(identity, guarded, clock=clock)
+    wallet = Wallet.from_folder(settings.path(settings.credentials_dir))
+
+    def grant(audience: str) -> tuple[str, list[str]]:
+        scopes = wallet.scopes()
+        return issue_access_token(identity, audience, scopes, now=clock()), scopes
+
+    peers = PeerClient(identity, guarded, clock=clock, credentials=grant)
     claims = ClaimsResolver(
         peers,
         resolver,
@@ -87,7 +107,7 @@ async def assemble(
         peers=peers,
         resolver=resolver,
         claims=claims,
-        wallet=Wallet.from_folder(settings.path(settings.credentials_dir)),
+        wallet=wallet,
         policies=PolicyEngine(DocumentLoader(settings.contexts)),
         events=EventBus(),
         clock=clock,
@@ -113,6 +133,8 @@ async def assemble(
             vat_id=settings.vat_id,
             notary_url=settings.notary_url,
             compliance_url=settings.compliance_url,
+            terms_url=settings.base_url + TERMS_PATH,
+            terms_hash=hashlib.sha256(terms_text(settings)).hexdigest(),
         ),
         catalog_urls=tuple(settings.catalog_urls),
     )

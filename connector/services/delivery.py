@@ -23,7 +23,6 @@ from connector.dsp import (
 from connector.dsp import negotiation as negotiation_machine
 from connector.dsp import transfer as transfer_machine
 from connector.dsp.states import NegotiationMessageKind, NegotiationState, Role, TransferMessageKind, TransferState
-from connector.identity.wallet import issue_access_token
 from connector.peer.client import PeerResponse
 from connector.services.events import Event
 from connector.services.negotiations import negotiation_json
@@ -56,11 +55,6 @@ class Delivery:
         async with self.rt.store.transaction() as tx:
             process = await _process(tx, message)
         return process.counter_party_id
-
-    def credentials_token(self, audience: str) -> tuple[str, list[str]]:
-        """The access token (and scopes) that lets ``audience`` read our credentials while handling the message."""
-        scopes = self.rt.wallet.scopes()
-        return issue_access_token(self.rt.identity, audience, scopes, now=self.rt.now()), scopes
 
     # -- outcomes ----------------------------------------------------------------------------------------------
 

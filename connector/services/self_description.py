@@ -31,6 +31,7 @@ from self_descriptions.build import (
     Validity,
     build_self_description,
 )
+from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.proofs.vc_jwt import build_presentation, sign_vc_jwt, sign_vp_jwt
 
 _SAFE = re.compile(r"[^A-Za-z0-9._~-]")
@@ -49,6 +50,9 @@ class Profile:
     vat_id: str | None
     notary_url: str | None
     compliance_url: str | None
+    #: The service terms and conditions every offering refers to (URL and SHA-256 of the text served there).
+    terms_url: str | None = None
+    terms_hash: str | None = None
 
 
 @dataclass
@@ -109,9 +113,14 @@ async def build_and_sign(rt: Runtime, profile: Profile) -> Publication:
         legal_name=profile.legal_name,
         legal_address=Address(profile.country_code),
         registration_numbers=numbers,
+        service_terms_url=profile.terms_url,
+        service_terms_hash=profile.terms_hash,
     )
     validity = Validity.starting(now)
-    sd = build_self_description(participant, await offered_datasets(rt), validity=validity)
+    try:
+        sd = build_self_description(participant, await offered_datasets(rt), validity=validity)
+    except SelfDescriptionError as exc:
+        raise SelfDescriptionFailed(f"cannot build the self-description: {exc.message}") from exc
     own = [sign_vc_jwt(vc, identity.key, kid=identity.kid, issued_at=now) for vc in sd.participant_credentials()]
     notarised: list[str] = []
     if profile.vat_id:

@@ -98,11 +98,8 @@ class OutboxRunner:
             async with self.rt.store.transaction() as tx:
                 await tx.outbox.mark_failed(message.id, error="process no longer exists", owner=self.owner)
             return
-        token, scopes = self.delivery.credentials_token(audience)
         try:
-            response = await self.rt.peers.send(
-                "POST", message.target_url, audience=audience, body=message.body, access_token=token, scopes=scopes
-            )
+            response = await self.rt.peers.send("POST", message.target_url, audience=audience, body=message.body)
         except EgressDenied as exc:
             await self._settle(self.delivery.undeliverable(message, exc.message, owner=self.owner))
             return

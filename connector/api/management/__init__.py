@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 
 from connector.api.management.auth import api_key_dependency
 from connector.api.management.catalog_admin import router as offering_router
+from connector.api.management.credentials import router as credentials_router
 from connector.api.management.events import router as events_router
 from connector.api.management.processes import router as processes_router
 from connector.api.management.self_description import router as self_description_router
@@ -28,4 +29,5 @@ def router(settings: ConnectorSettings, get: Callable[[], Connector]) -> APIRout
     r.include_router(processes_router(get))
     r.include_router(events_router(get))
     r.include_router(self_description_router(get))
+    r.include_router(credentials_router(get, settings.path(settings.credentials_dir)))
     return r

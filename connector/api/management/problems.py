@@ -12,6 +12,7 @@ from connector.dsp.errors import DspError
 from connector.errors import ConnectorError
 from connector.store.errors import Conflict, DuplicateKey, NotFound
 from policies import PolicyError
+from self_descriptions.errors import SelfDescriptionError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -67,7 +68,7 @@ def to_problem(exc: Exception) -> JSONResponse:
         return problem_response(400, exc.code, str(exc))
     if isinstance(exc, DspError):
         return problem_response(exc.status if exc.status < 500 else 502, exc.code, "; ".join(exc.reason))
-    if isinstance(exc, ConnectorError):
+    if isinstance(exc, ConnectorError | SelfDescriptionError):
         return problem_response(400, exc.code, exc.message)
     return problem_response(500, "internal-error", "unexpected error; see the connector's log")
 
@@ -79,5 +80,5 @@ def install(app: FastAPI) -> None:
         return to_problem(exc)
 
     app.add_exception_handler(ProblemError, handler)
-    for cls in (NotFound, DuplicateKey, Conflict, PolicyError):
+    for cls in (NotFound, DuplicateKey, Conflict, PolicyError, SelfDescriptionError, ConnectorError):
         app.add_exception_handler(cls, handler)
