@@ -21,7 +21,7 @@ from rich.table import Table
 
 from connector import __version__
 from connector.app import create_app
-from connector.cli import policy, sd
+from connector.cli import assets, negotiate, offers, peer, policy, sd, tck, transfer
 from connector.errors import ConnectorError
 from connector.identity.participant import init_participant
 from connector.logs import logging_config
@@ -41,6 +41,13 @@ connector_app = typer.Typer(help="Run and inspect a connector.", no_args_is_help
 app.add_typer(connector_app, name="connector")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sd.app, name="sd")
+app.add_typer(assets.app, name="asset")
+app.add_typer(offers.app, name="offer")
+app.add_typer(peer.app, name="peer")
+app.command("negotiate")(negotiate.negotiate_command)
+app.command("agreements")(negotiate.agreements_command)
+app.command("transfer")(transfer.transfer_command)
+connector_app.command("tck-properties")(tck.properties_command)
 
 
 def _version_callback(value: bool) -> None:
@@ -105,9 +112,14 @@ def serve_command(
     state_dir: Annotated[Path | None, typer.Option("--state-dir", "-d", help="Participant state folder.")] = None,
     host: Annotated[str | None, typer.Option(help="Override the listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Override the listen port (0 picks a free one).")] = None,
+    tck_mode: Annotated[
+        bool, typer.Option("--tck", help="TCK mode: seeds and scripted behaviour for the DSP TCK (docs/tck.md).")
+    ] = False,
 ) -> None:
     """Run a connector until Ctrl-C, printing its URLs."""
-    settings = _settings(config, state_dir, host=host, port=port)
+    # TCK mode talks to the TCK on this machine, hence loopback egress.
+    extra = {"tck": True, "egress_allow_private": True} if tck_mode else {}
+    settings = _settings(config, state_dir, host=host, port=port, **extra)
     _serve(settings)
 
 
