@@ -7,6 +7,7 @@ feed and the did:web documents. Operator (``X-Api-Key``): ``/api/v1/admin/...``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5u
 from connector.peer.egress import EgressPolicy, GuardedClient
 from self_descriptions.did import DidResolver
 from self_descriptions.loader import DocumentLoader
+from self_descriptions.shacl import preload
 from self_descriptions.trust import X5uFetcher
 
 
@@ -103,6 +105,9 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
             clock=clock,
         )
         try:
+            # Parse and compile the shapes before the first admission instead of during it (~4 s for 25.11).
+            for version in settings.shapes_versions:
+                await asyncio.to_thread(preload, version)
             await catalogue.load()
             app.state.runtime = runtime
             runtime.start_schedules()
