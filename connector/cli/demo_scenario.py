@@ -88,11 +88,11 @@ async def publish_self_description(space: DataSpace) -> str:
     (catalog,) = body["catalogs"].values()
     status = catalog.get("status")
     if status != "admitted":
-        failed = [c for c in catalog.get("checks", []) if not c.get("ok", True)]
+        failed = [c for c in catalog.get("checks", []) if not c.get("passed", True)]
         raise StepFailed(f"the catalogue did not admit the provider: {status}: {json.dumps(failed)[:500]}")
     checks = verdict.get("checks", [])
     return (
-        f"{len(body['credentials'])} credentials; compliance service: {sum(1 for c in checks if c.get('ok'))}/"
+        f"{len(body['credentials'])} credentials; compliance service: {sum(1 for c in checks if c.get('passed'))}/"
         f"{len(checks)} checks passed; catalogue: admitted"
     )
 
@@ -115,6 +115,9 @@ async def discover(space: DataSpace) -> str:
             "DSP catalog request",
         ).json()
     datasets = {d["@id"]: d for d in peer["catalog"].get("dataset", [])}
+    missing = {"weather-observations", "industrial-emissions", "air-quality"} - set(datasets)
+    if missing:
+        raise StepFailed(f"the provider's DSP catalog does not show {sorted(missing)} to the consumer")
     space.facts["offers"] = {k: v["hasPolicy"][0]["@id"] for k, v in datasets.items()}
     return f"catalogue: {found['total']} entries from the provider; DSP catalog: {', '.join(sorted(datasets))}"
 
