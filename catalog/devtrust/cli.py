@@ -40,6 +40,7 @@ def init_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
     dataspace: Annotated[str, typer.Option(help="Identifier of the data space.")] = "urn:gxc:dataspace:demo",
     force: Annotated[bool, typer.Option(help="Replace an existing trust anchor (new CA!).")] = False,
+    public_url: Annotated[str | None, typer.Option(help="Base URL others use (defines the issuers' DIDs).")] = None,
 ) -> None:
     """Create the data space CA, the issuers' keys and trust.toml."""
     try:

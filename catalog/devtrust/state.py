@@ -46,7 +46,16 @@ class TrustAnchor:
         return self.issuers[role].did
 
 
-def init_trust(state: Path, *, host: str, port: int, dataspace: str, now: dt.datetime, force: bool = False) -> Path:
+def init_trust(
+    state: Path,
+    *,
+    host: str,
+    port: int,
+    dataspace: str,
+    now: dt.datetime,
+    force: bool = False,
+    public_url: str | None = None,
+) -> Path:
     """Create the folder: ``pki/`` (CA), ``keys/<role>.key.pem`` + chain, and a commented ``trust.toml``."""
     config = state / CONFIG
     if config.exists() and not force:
@@ -59,13 +68,16 @@ def init_trust(state: Path, *, host: str, port: int, dataspace: str, now: dt.dat
     for role in ROLES:
         key = generate_key("ES256")
         write_private_key_file(key, keys / f"{role}.key.pem")
-        chain = pki.issue_leaf(key, f"{role} (gxc development trust anchor)", now=now, dns_names=[host])
+        name = (public_url or f"http://{host}").split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+        chain = pki.issue_leaf(key, f"{role} (gxc development trust anchor)", now=now, dns_names=[name])
         (keys / f"{role}.chain.pem").write_bytes(chain.to_pem())
     operator_key = os.urandom(24).hex()
     config.write_text(
         f"""# gxc development trust anchor (gxc trust serve). Not for production.
 host = "{host}"
 port = {port}
+# The base URL others use; it defines the issuers' did:web (e.g. did:web:trust%3A8100:notary).
+{f'public_url = "{public_url}"' if public_url else '# public_url = "https://trust.example.com"'}
 # The data space the federation issues memberships for (the value of MembershipCredential memberOf).
 dataspace = "{dataspace}"
 # Key for the operator endpoints (X-Api-Key), e.g. issuing memberships. Keep it secret.
@@ -92,7 +104,7 @@ def load_trust(state: Path) -> TrustAnchor:
         raise ConfigurationError(f"{config}: missing or invalid setting {exc}") from exc
     try:
         pki = load_development_pki(state / "pki")
-        base = f"http://{host}:{port}"
+        base = str(values.get("public_url") or f"http://{host}:{port}").rstrip("/")
         issuers = {}
         for role in ROLES:
             key = load_private_key_file(state / "keys" / f"{role}.key.pem")
