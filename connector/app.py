@@ -16,11 +16,13 @@ from connector import __version__
 from connector.api import dsp, errors, health, tck, well_known
 from connector.api import management as management_api
 from connector.api.credentials import router as credentials_router
+from connector.api.dataplane import router as dataplane_router
 from connector.api.management.problems import install as install_problems
 from connector.identity.participant import ParticipantIdentity, load_identity
 from connector.services.assembly import DSP_PATH, Connector, assemble, terms_text
 from connector.services.runtime import Clock, system_clock
 from connector.services.tck import StaticAuthorization, TckDirector, tck_behaviour
+from connector.services.usage.control import UsageControl
 from connector.settings import ConnectorSettings
 from connector.worker.outbox_runner import OutboxRunner, RetryPolicy
 
@@ -47,6 +49,7 @@ def create_app(
     if identity is None:
         identity = load_identity(settings, now=clock())
     holder: dict[str, Connector] = {}
+    holder_usage: dict[str, UsageControl] = {}
     holder_tck: dict[str, TckDirector] = {}
     static_caller = StaticAuthorization(settings.tck_authorization) if settings.tck else None
 
@@ -61,6 +64,10 @@ def create_app(
         c = await assemble(settings, identity, clock=clock)
         holder["connector"] = c
         app.state.connector = c
+        usage = UsageControl(c.runtime, c.transfers)
+        holder_usage["usage"] = app.state.usage = usage
+        c.delivery.on_push_started = usage.push.started
+        usage.start()
         runner = OutboxRunner(c.runtime, c.delivery, retry)
         tasks = [asyncio.create_task(runner.run(), name="outbox")]
         if settings.tck:  # TCK mode (docs/tck.md): seeds + scripted reactions instead of automatic steps
@@ -80,6 +87,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await runner.stop()
+            await usage.aclose()
             await c.aclose()
 
     app = FastAPI(
@@ -111,6 +119,7 @@ def create_app(
     )
     app.include_router(credentials_router(lambda: connector().runtime))
     app.include_router(management_api.router(settings, connector))
+    app.include_router(dataplane_router(lambda: holder_usage["usage"]))
     if settings.tck:
         app.include_router(tck.router(lambda: holder_tck["director"]))
     return app

@@ -26,6 +26,7 @@ from typing import Any
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
+from connector.domain import SealedRecord
 from connector.errors import ConnectorError
 from self_descriptions.keys import KeyPair
 
@@ -132,9 +133,16 @@ class LedgerVerification:
     head_digest: str
 
 
-def verify_records(records: Iterable[LedgerRecord], public_key: jwk.JWK) -> LedgerVerification:
-    """Check sequence continuity, the ``prev`` chain, every digest and every signature, in order."""
+def verify_records(
+    records: Iterable[LedgerRecord], public_key: jwk.JWK, *, after: LedgerVerification | None = None
+) -> LedgerVerification:
+    """Check sequence continuity, the ``prev`` chain, every digest and every signature, in order.
+
+    ``after`` continues a verification (the result for the records before), so a long ledger is checked page by
+    page without loading it whole."""
     expected_seq, prev, count = 1, GENESIS, 0
+    if after is not None:
+        expected_seq, prev, count = after.head_seq + 1, after.head_digest, after.records
     for record in records:
         if record.seq != expected_seq:
             raise LedgerError(
@@ -161,3 +169,34 @@ def _verify_signature(record: LedgerRecord, public_key: jwk.JWK) -> None:
         token.verify(public_key, alg=alg, detached_payload=record.digest.encode("ascii"))
     except (JWException, ValueError) as exc:
         raise LedgerError(f"record {record.seq} has an invalid signature") from exc
+
+
+def stored(record: LedgerRecord) -> SealedRecord:
+    """The store's form of a sealed record."""
+    return SealedRecord(
+        seq=record.seq,
+        kind=record.kind,
+        at=record.at,
+        agreement_id=record.agreement_id,
+        transfer_id=record.transfer_id,
+        counterparty=record.counterparty,
+        data=dict(record.data),
+        prev=record.prev,
+        digest=record.digest,
+        signature=record.signature,
+    )
+
+
+def from_store(entry: SealedRecord) -> LedgerRecord:
+    return LedgerRecord(
+        seq=entry.seq,
+        kind=entry.kind,
+        at=entry.at,
+        agreement_id=entry.agreement_id,
+        transfer_id=entry.transfer_id,
+        counterparty=entry.counterparty,
+        data=entry.data,
+        prev=entry.prev,
+        digest=entry.digest,
+        signature=entry.signature,
+    )

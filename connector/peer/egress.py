@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -94,7 +94,7 @@ class GuardedClient:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
         stream: bool = False,
         request_timeout: float | None = None,
     ) -> httpx.Response:
@@ -119,7 +119,7 @@ class GuardedClient:
         url: str,
         *,
         headers: Mapping[str, str] | None,
-        content: bytes | None,
+        content: bytes | AsyncIterator[bytes] | None,
         request_timeout: float | None,
     ) -> httpx.Request:
         host, address = await self.policy.resolve(url)

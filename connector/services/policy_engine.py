@@ -58,6 +58,12 @@ def connector_registry() -> OperandRegistry:
         registry.register(
             Operand(ODRL + name, kind, _deferred, f"{name}: deferred to the access scope"), scopes=PRE_USE_SCOPES
         )
+    # The purpose is declared with each access: a transfer request or a monitor pass has none to decide on.
+    purpose = registry.lookup("access", ODRL + "purpose")
+    registry.register(
+        Operand(ODRL + "purpose", purpose.kind if purpose else "token", _deferred, "purpose: decided per access"),
+        scopes=("transfer", "monitor"),
+    )
     registry.load_entry_points()
     return registry
 

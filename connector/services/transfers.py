@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.dataplane.access_tokens import issue_access_token
-from connector.domain import Negotiation, ProcessError, TransferProcess
+from connector.domain import ClaimsSnapshot, Negotiation, ProcessError, TransferProcess
 from connector.dsp import (
     DataAddress,
     DspError,
@@ -41,8 +41,9 @@ from connector.services.caller import Caller
 from connector.services.events import Event
 from connector.services.outbox import transfer_message
 from connector.services.runtime import Runtime
+from connector.services.usage.world import usage_world
 from connector.store.protocols import Transaction
-from policies import Request, World
+from policies import Request
 
 K = TransferMessageKind
 S = TransferState
@@ -144,11 +145,16 @@ class Transfers:
                 updated_at=now,
             )
             await tx.transfers.add(t)
+            # usage constraints that can be decided already (count, elapsed time) are, with the live world
+            world = await usage_world(tx, agreement, now=now, claims=dict(caller.claims.claims))
             report = self.rt.policies.evaluate(
                 agreement.policy,
                 "transfer",
                 Request(action="use", target=agreement.asset_id, party=caller.did),
-                World(now=now, claims=caller.claims.claims),
+                world,
+            )
+            await tx.usage.save_claims(
+                ClaimsSnapshot(transfer_id=t.id, consumer=caller.did, claims=dict(caller.claims.claims), seen_at=now)
             )
             sent = True
             if report.decision != "permit":
@@ -186,6 +192,11 @@ class Transfers:
                         {"@type": "EndpointProperty", "name": "authorization", "value": token},
                         {"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
                         {"@type": "EndpointProperty", "name": "expiresAt", "value": expires.isoformat()},
+                        {
+                            "@type": "EndpointProperty",
+                            "name": "refreshEndpoint",
+                            "value": f"{self.rt.behaviour.dataplane_url}/token",
+                        },
                     ],
                 }
             )
@@ -287,6 +298,19 @@ class Transfers:
             )
             await tx.transfers.add(t)
             await tx.outbox.enqueue(transfer_message(self.rt, t, message, paths.TRANSFER_REQUEST))
+        self._after_commit(t, sent=True)
+        return t
+
+    async def terminate(
+        self, transfer_id: str, *, code: str, reason: str, details: dict[str, Any] | None = None
+    ) -> TransferProcess:
+        """Terminate on this connector's own decision (policy monitor, failed push): TransferTerminationMessage
+        with ``code`` and ``reason`` (TERMINATED on the peer's ACK); a terminal transfer is returned as it is."""
+        async with self.rt.store.transaction() as tx:
+            t = await tx.transfers.get(transfer_id)
+            if t.state.terminal:
+                return t
+            t = await self._terminate(tx, t, code=code, reason=reason, details=details)
         self._after_commit(t, sent=True)
         return t
 

@@ -11,18 +11,21 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector.api.dataplane import MeteredResponse
 from connector.api.management.catalog_admin import ERRORS, Limit, Offset, page_json
 from connector.api.management.idempotency import idempotent
 from connector.api.management.problems import ProblemError
+from connector.dataplane.ledger import LedgerError
 from connector.domain import Agreement
 from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.services.assembly import Connector
 from connector.services.consumer_catalog import fetch_catalog
 from connector.services.negotiations import negotiation_json
 from connector.services.transfers import transfer_json
+from connector.services.usage.access import AccessDenied
 
 MAX_WAIT_SECONDS = 60.0
 
@@ -56,6 +59,12 @@ class TransferIn(Camel):
     data_address: dict[str, Any] | None = Field(
         None, alias="dataAddress", description="Push only: the DSP DataAddress to push to"
     )
+
+
+class PerformedIn(Camel):
+    action: str = Field(examples=["delete", "compensate"])
+    transfer_id: str | None = Field(None, alias="transferId")
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 def agreement_json(a: Agreement) -> dict[str, Any]:
@@ -205,5 +214,57 @@ def router(get: Callable[[], Connector]) -> APIRouter:
             raise ProblemError(404, "not-found", f"unknown action {action}")
         reason = body.reason if body else None
         return transfer_json(await get().transfers.act(transfer_id, action, reason))
+
+    # -- data and usage (issue 6) -------------------------------------------------------------------------------
+
+    @r.get(
+        "/transfers/{transfer_id}/data",
+        summary="Consumer: fetch a pull transfer's data through its data address (streamed; recorded as a receipt)",
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    async def transfer_data(
+        transfer_id: str,
+        request: Request,
+        purpose: Annotated[str | None, Query(description="The purpose declared to the provider")] = None,
+    ) -> Response:
+        usage = request.app.state.usage
+        try:
+            opened = await usage.receipts.fetch(transfer_id, purpose=purpose, range_header=request.headers.get("range"))
+        except AccessDenied as exc:
+            raise ProblemError(403, exc.code, exc.message) from exc
+        return MeteredResponse(opened, watch_disconnect=True)
+
+    @r.get("/ledger", summary="This participant's usage ledger (signed, hash-chained records in order)")
+    async def ledger(
+        request: Request,
+        after: Annotated[int, Query(ge=0, description="Records after this seq")] = 0,
+        limit: Limit = 100,
+        transfer_id: Annotated[str | None, Query(alias="transferId")] = None,
+    ) -> dict[str, Any]:
+        records = await request.app.state.usage.ledger.records(after_seq=after, limit=limit, transfer_id=transfer_id)
+        return {"items": [rec.to_json() for rec in records]}
+
+    @r.get("/ledger/verify", summary="Verify the whole ledger: sequence, links, digests and signatures")
+    async def verify_ledger(request: Request) -> dict[str, Any]:
+        try:
+            result = await request.app.state.usage.ledger.verify()
+        except LedgerError as exc:
+            return {"valid": False, "error": exc.message}
+        return {"valid": True, "records": result.records, "headSeq": result.head_seq, "headDigest": result.head_digest}
+
+    @r.get("/obligations", summary="Duties of agreements and their state (not-set, fulfilled, violated)")
+    async def obligations(
+        offset: Offset = 0, limit: Limit = 50, agreement_id: Annotated[str | None, Query(alias="agreementId")] = None
+    ) -> dict[str, Any]:
+        async with get().runtime.store.transaction() as tx:
+            page = await tx.obligations.list(offset=offset, limit=limit, agreement_id=agreement_id)
+        return page_json([o.model_dump(mode="json") for o in page.items], page.offset, page.next_offset)
+
+    @r.post("/agreements/{agreement_id}/performed", summary="Record an action performed for a duty (signed)")
+    async def performed(agreement_id: str, body: PerformedIn, request: Request) -> dict[str, Any]:
+        record: dict[str, Any] = await request.app.state.usage.obligations.perform(
+            agreement_id, body.action, transfer_id=body.transfer_id, details=body.details
+        )
+        return record
 
     return r

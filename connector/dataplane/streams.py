@@ -1,0 +1,179 @@
+"""Streamed bodies: files read in 1 MiB chunks with read-ahead, HTTP backends proxied chunk by chunk.
+
+Nothing is ever held whole: at most two chunks of a transfer are in memory (the one being sent and the one being
+read), so memory stays flat whatever the size (issue 6 §3). 1 MiB chunks matter: 64 KiB ASGI messages cap
+uvicorn near 1 GB/s, 1 MiB reaches nginx class (performance.md §4). The SHA-256 of what is sent is computed in a
+worker thread while the event loop sends (hashlib releases the GIL on large buffers), so hashing overlaps I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from connector.dataplane.sources import CHUNK_SIZE, FileInfo, SourceError
+
+#: Headers of a backend's answer passed on to the consumer (hop-by-hop and cookies stay behind).
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-range",
+    "content-encoding",
+    "accept-ranges",
+    "etag",
+    "last-modified",
+    "cache-control",
+)
+#: Consumer request headers passed on to a backend (conditional and range requests).
+FORWARDED_REQUEST_HEADERS = ("range", "if-range", "if-none-match", "if-modified-since", "accept", "accept-encoding")
+
+
+class Meter:
+    """SHA-256 of the bytes of one stream, hashed off the event loop, one chunk at a time, in order."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._pending: asyncio.Future[None] | None = None
+        self.bytes = 0
+
+    async def feed(self, chunk: bytes) -> None:
+        if self._pending is not None:
+            await self._pending
+        self.bytes += len(chunk)
+        self._pending = asyncio.get_running_loop().run_in_executor(None, self._hash.update, chunk)
+
+    async def digest(self) -> str:
+        """``sha-256=<hex>`` of everything fed (waits for the last chunk's hash)."""
+        if self._pending is not None:
+            await self._pending
+            self._pending = None
+        return "sha-256=" + self._hash.hexdigest()
+
+    async def close(self) -> None:
+        if self._pending is not None:
+            await asyncio.gather(self._pending, return_exceptions=True)
+            self._pending = None
+
+
+def repr_digest(hex_digest: str) -> str:
+    """An RFC 9530 ``Repr-Digest`` field value from a ``sha-256=<hex>`` digest."""
+    raw = bytes.fromhex(hex_digest.removeprefix("sha-256="))
+    return f"sha-256=:{base64.b64encode(raw).decode('ascii')}:"
+
+
+async def file_chunks(info: FileInfo, start: int, length: int, meter: Meter | None) -> AsyncIterator[bytes]:
+    """Bytes ``start .. start+length`` of the file, read ahead one chunk in a worker thread."""
+    loop = asyncio.get_running_loop()
+    fd = os.open(info.path, os.O_RDONLY)
+    pending: asyncio.Future[bytes] | None = None
+    try:
+        position, remaining = start, length
+
+        def read(at: int, size: int) -> bytes:
+            return os.pread(fd, size, at)
+
+        if remaining > 0:
+            pending = loop.run_in_executor(None, read, position, min(CHUNK_SIZE, remaining))
+        while pending is not None:
+            data = await pending
+            pending = None
+            if not data:
+                raise SourceError("the file became shorter while it was sent; the provider changed it")
+            position += len(data)
+            remaining -= len(data)
+            if remaining > 0:
+                pending = loop.run_in_executor(None, read, position, min(CHUNK_SIZE, remaining))
+            if meter is not None:
+                await meter.feed(data)
+            yield data
+    finally:
+        if pending is not None:
+            # the reader thread must finish before its descriptor is closed
+            await asyncio.gather(pending, return_exceptions=True)
+        os.close(fd)
+
+
+class HttpRequester(Protocol):
+    """What the data plane needs of an HTTP client: the SSRF-guarded client of ``connector.peer.egress``."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        stream: bool = False,
+        request_timeout: float | None = None,
+    ) -> httpx.Response: ...
+
+
+@dataclass
+class Upstream:
+    """An open backend response: status, the headers to forward, the body as chunks (close when done)."""
+
+    status: int
+    headers: dict[str, str]
+    _response: httpx.Response
+    meter: Meter | None = field(default=None)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.aiter_raw(CHUNK_SIZE):
+                if self.meter is not None:
+                    await self.meter.feed(chunk)
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"the source broke off its answer: {type(exc).__name__}", code="source-unavailable"
+            ) from exc
+        finally:
+            await self._response.aclose()
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+async def open_upstream(
+    client: HttpRequester,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    fixed_headers: Mapping[str, str] | None = None,
+    meter: Meter | None = None,
+    content: AsyncIterator[bytes] | None = None,
+) -> Upstream:
+    """Send the request and return its streamed answer (the body is not read yet). Of ``headers`` (the
+    consumer's) only :data:`FORWARDED_REQUEST_HEADERS` pass; ``fixed_headers`` (ours: credentials) pass as given."""
+    forwarded = {k.lower(): v for k, v in (headers or {}).items() if k.lower() in FORWARDED_REQUEST_HEADERS}
+    forwarded.setdefault("accept-encoding", "identity")
+    forwarded.update(fixed_headers or {})
+    try:
+        response = await client.request(method, url, headers=forwarded, stream=True, content=content)
+    except httpx.HTTPError as exc:
+        raise SourceError(f"the source is unreachable: {type(exc).__name__}", code="source-unavailable") from exc
+    if response.status_code >= 500:
+        await response.aclose()
+        raise SourceError(f"the source answered HTTP {response.status_code}", code="source-unavailable")
+    kept = {k: v for k, v in response.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
+    return Upstream(response.status_code, kept, response, meter)
+
+
+async def push_body(
+    client: HttpRequester, url: str, chunks: AsyncIterator[bytes], *, headers: Mapping[str, str], method: str = "PUT"
+) -> int:
+    """Stream ``chunks`` to ``url``; returns the destination's status code (raises :class:`SourceError`)."""
+    try:
+        response = await client.request(method, url, headers=headers, content=chunks)
+        await response.aclose()
+    except httpx.HTTPError as exc:
+        raise SourceError(f"the push destination is unreachable or broke off: {type(exc).__name__}") from exc
+    return response.status_code

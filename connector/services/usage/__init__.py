@@ -1,0 +1,13 @@
+"""Usage control (issue 6): enforcement on every access, the policy monitor, duties and the usage ledger.
+
+- :mod:`.ledger`: appends hash-chained, signed records to this participant's ledger (serialised per ledger);
+- :mod:`.world`: the live state of the world of an agreement (uses so far, elapsed time, claims, performed duties);
+- :mod:`.access`: the provider's decision on every pull (reserve -> complete | abort) and token refresh;
+- :mod:`.push`: the provider streams a push transfer to the consumer's data address, then completes it;
+- :mod:`.monitor`: re-evaluates running transfers and terminates those whose agreement no longer holds;
+- :mod:`.obligations`: duties followed through not-set, fulfilled, violated;
+- :mod:`.receipts`: the consumer fetches through its stored data address and records each receipt.
+
+Built together by :class:`connector.services.usage.control.UsageControl` (not re-exported here: the transfer service
+imports :mod:`.world`, and the control imports the transfer service).
+"""
