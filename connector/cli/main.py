@@ -21,11 +21,14 @@ from rich.table import Table
 
 from connector import __version__
 from connector.app import create_app
-from connector.cli import assets, negotiate, offers, peer, policy, sd, tck, transfer
+from connector.cli import assets, discover, negotiate, offers, peer, policy, sd, tck, transfer
+from connector.cli.demo_runner import run_demo
 from connector.errors import ConnectorError
 from connector.identity.participant import init_participant
 from connector.logs import logging_config
 from connector.settings import CONFIG_FILE_NAME, ConnectorSettings, load_settings
+from self_descriptions.certificates import load_development_pki
+from self_descriptions.errors import SelfDescriptionError
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -41,6 +44,7 @@ connector_app = typer.Typer(help="Run and inspect a connector.", no_args_is_help
 app.add_typer(connector_app, name="connector")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sd.app, name="sd")
+app.command("discover")(discover.discover_command)
 app.add_typer(assets.app, name="asset")
 app.add_typer(offers.app, name="offer")
 app.add_typer(peer.app, name="peer")
@@ -82,10 +86,18 @@ def init_command(
     ] = None,
     alg: Annotated[str, typer.Option(help="Key algorithm: ES256, PS256, RS256 or EdDSA.")] = "ES256",
     force: Annotated[bool, typer.Option(help="Replace an existing identity in STATE_DIR.")] = False,
+    ca_dir: Annotated[
+        Path | None,
+        typer.Option("--ca-dir", help="A data space CA folder (gxc trust init makes one) to issue the certificate."),
+    ] = None,
 ) -> None:
     """Create a participant state folder: signing key, development certificate chain and a commented gxc.toml."""
     if alg not in ("ES256", "PS256", "RS256", "EdDSA"):
         _fail(f"unsupported --alg {alg!r}; choose ES256, PS256, RS256 or EdDSA", code=2)
+    try:
+        pki = load_development_pki(ca_dir) if ca_dir is not None else None
+    except SelfDescriptionError as exc:
+        _fail(exc.message)
     try:
         config = init_participant(
             state_dir,
@@ -96,6 +108,7 @@ def init_command(
             alg=alg,  # type: ignore[arg-type]  # checked above
             now=dt.datetime.now(dt.UTC),
             force=force,
+            pki=pki,
         )
     except ConnectorError as exc:
         _fail(exc.message)
@@ -126,26 +139,12 @@ def serve_command(
 @app.command("demo")
 def demo_command(
     state_dir: StateDir = Path(".gxc/demo"),
-    port: Annotated[int, typer.Option(help="Port of the demo connector.")] = 8181,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the data space running until Ctrl-C.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (documented shape).")] = False,
 ) -> None:
-    """Start a connector with a generated development identity (created on first run) and print its URLs."""
-    participant_dir = state_dir / "provider"
-    config = participant_dir / CONFIG_FILE_NAME
-    if not config.exists():
-        try:
-            init_participant(
-                participant_dir,
-                participant_name="Demo Provider GmbH",
-                host="127.0.0.1",
-                port=port,
-                public_url=None,
-                alg="ES256",
-                now=dt.datetime.now(dt.UTC),
-            )
-        except ConnectorError as exc:
-            _fail(exc.message)
-        console.print(f"[green]Generated[/] a development identity in {participant_dir}")
-    _serve(_settings(config, None, host=None, port=port))
+    """Run a whole data space on this machine and walk the scenario step by step (exit 1 if a step fails)."""
+    ok = run_demo(state_dir, keep=keep, as_json=as_json, console=out)
+    raise typer.Exit(0 if ok else 1)
 
 
 def _settings(config: Path | None, state_dir: Path | None, **overrides: object) -> ConnectorSettings:

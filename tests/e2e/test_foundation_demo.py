@@ -1,4 +1,4 @@
-"""`gxc demo` / `gxc connector serve` as a user runs them: separate processes, real sockets, real keys."""
+"""`gxc init` + `gxc connector serve` as a user runs them: separate processes, real sockets, real keys."""
 
 from __future__ import annotations
 
@@ -43,9 +43,16 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0)
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
-    state = tmp_path / "demo"
+    state = tmp_path / "participant"
+    init = subprocess.run(
+        [*GXC, "init", "--state-dir", str(state), "--port", str(port), "--name", "Demo Provider GmbH"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
     proc = subprocess.Popen(
-        [*GXC, "demo", "--state-dir", str(state), "--port", str(port)],
+        [*GXC, "connector", "serve", "--state-dir", str(state)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
@@ -53,7 +60,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base + "/health", proc)
-        yield base, state / "provider"
+        yield base, state
     finally:
         proc.send_signal(signal.SIGINT)
         try:
