@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from connector import __version__
 from connector.api import dsp, errors, health, tck, well_known
+from connector.api import console as console_ui
 from connector.api import management as management_api
 from connector.api.credentials import router as credentials_router
 from connector.api.dataplane import router as dataplane_router
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(credentials_router(lambda: connector().runtime))
     app.include_router(management_api.router(settings, connector))
     app.include_router(dataplane_router(lambda: holder_usage["usage"]))
+    console_ui.mount(app, settings, connector)
     if settings.tck:
         app.include_router(tck.router(lambda: holder_tck["director"]))
     return app
