@@ -19,7 +19,10 @@ async def test_pull_file_with_ranges_digest_and_ledgers(tmp_path: Path) -> None:
     payload = bytes(range(256)) * 8192 + b"tail"  # 2 MiB + 4: several chunks and a short last one
     source = tmp_path / "observations.bin"
     source.write_bytes(payload)
-    provider_dir, consumer_dir = make_participant(tmp_path, "provider", pki), make_participant(tmp_path, "consumer", pki)
+    provider_dir, consumer_dir = (
+        make_participant(tmp_path, "provider", pki),
+        make_participant(tmp_path, "consumer", pki),
+    )
     async with running(provider_dir, clock) as provider, running(consumer_dir, clock) as consumer:
         await offer(provider, "obs", contract("urn:policy:obs"), {"kind": "file", "path": str(source)})
         agreement_id = await agree(consumer, provider, "obs")
@@ -71,10 +74,15 @@ async def test_at_most_n_uses_survives_a_restart(tmp_path: Path) -> None:
     pki, clock = dataspace_pki(), Clock()
     source = tmp_path / "small.csv"
     source.write_text("a,b\n1,2\n", encoding="utf-8")
-    provider_dir, consumer_dir = make_participant(tmp_path, "provider", pki), make_participant(tmp_path, "consumer", pki)
+    provider_dir, consumer_dir = (
+        make_participant(tmp_path, "provider", pki),
+        make_participant(tmp_path, "consumer", pki),
+    )
     async with running(consumer_dir, clock) as consumer:
         async with running(provider_dir, clock) as provider:
-            await offer(provider, "limited", contract("urn:policy:two", at_most(2)), {"kind": "file", "path": str(source)})
+            await offer(
+                provider, "limited", contract("urn:policy:two", at_most(2)), {"kind": "file", "path": str(source)}
+            )
             agreement_id = await agree(consumer, provider, "limited")
             transfer = await start(consumer, agreement_id)
             url, props = endpoint(transfer)
