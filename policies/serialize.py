@@ -106,8 +106,14 @@ class _Writer:
         if node.uid:
             out[self.id_key] = node.uid
         if isinstance(node, LogicalConstraint):
-            # IM §2.5.2: andSequence order must survive; every logical operand is written as an RDF list.
-            out[self.key(node.operator)] = {"@list": [self.constraint(o) for o in node.operands]}
+            operands = [self.constraint(o) for o in node.operands]
+            if self.dsp and node.operator != "andSequence":
+                # The DSP 2025-1 schema (contract-schema.json, LogicalConstraint) requires a plain JSON array;
+                # and/or/xone are unordered, so nothing is lost.
+                out[self.key(node.operator)] = operands
+            else:
+                # IM §2.5.2: andSequence order must survive, so it is written as an RDF list.
+                out[self.key(node.operator)] = {"@list": operands}
             return out
         assert isinstance(node, Constraint)
         out[self.key("leftOperand")] = self.vocab(node.left_operand)

@@ -177,3 +177,20 @@ def test_every_template_parses_back_and_is_listed() -> None:
         time_window(start, start)
     with pytest.raises(ValueError, match="at least 1"):
         at_most_uses(0)
+
+
+def test_dsp_form_writes_logical_constraints_as_plain_arrays() -> None:
+    """DSP 2025-1 contract-schema.json requires arrays for and/or/xone; andSequence keeps its RDF list (order)."""
+    import datetime as dt
+
+    from policies import templates, to_jsonld
+    from policies.parse import parse_policy
+    from self_descriptions.loader import DocumentLoader
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    window = templates.time_window(now, now + dt.timedelta(days=1))
+    policy = parse_policy(window.jsonld, loader=DocumentLoader())
+    logical = to_jsonld(policy, context="dsp")["permission"][0]["constraint"][0]
+    assert isinstance(logical["and"], list)
+    assert len(logical["and"]) == 2
+    assert isinstance(to_jsonld(policy, context="odrl")["permission"][0]["constraint"][0]["and"], dict)
