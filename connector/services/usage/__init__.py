@@ -8,6 +8,23 @@
 - :mod:`.obligations`: duties followed through not-set, fulfilled, violated;
 - :mod:`.receipts`: the consumer fetches through its stored data address and records each receipt.
 
-Built together by :class:`connector.services.usage.control.UsageControl` (not re-exported here: the transfer service
-imports :mod:`.world`, and the control imports the transfer service).
+Built together by :class:`connector.services.usage.control.UsageControl`, re-exported lazily: the transfer service
+imports :mod:`.world`, and the control imports the transfer service, so an eager import here would be a cycle.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connector.services.usage.control import UsageControl
+
+__all__ = ["UsageControl"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "UsageControl":
+        from connector.services.usage.control import UsageControl
+
+        return UsageControl
+    raise AttributeError(name)
