@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
 from connector import __version__
-from connector.app import create_app
 from connector.cli import assets, discover, negotiate, offers, peer, policy, sd, tck, transfer
-from connector.cli.demo_runner import run_demo
 from connector.cli.ledger import app as ledger_app
 from connector.cli.transfer_pull import pull as transfer_pull_command
 from connector.errors import ConnectorError
@@ -147,6 +144,8 @@ def demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (documented shape).")] = False,
 ) -> None:
     """Run a whole data space on this machine and walk the scenario step by step (exit 1 if a step fails)."""
+    from connector.cli.demo_runner import run_demo  # imported on use: keeps `gxc --help` fast
+
     ok = run_demo(state_dir, keep=keep, as_json=as_json, console=out)
     raise typer.Exit(0 if ok else 1)
 
@@ -184,6 +183,11 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _serve(settings: ConnectorSettings) -> None:
+    # The app and the server are imported on use: every other command starts in a fraction of the time.
+    import uvicorn
+
+    from connector.app import create_app
+
     sock = _bind(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
     if bound_port != settings.port:
