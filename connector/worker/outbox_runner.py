@@ -108,7 +108,7 @@ class OutboxRunner:
             return
         log.info(
             "delivered",
-            extra={"message": message.message_type, "target": message.target_url, "status": response.status},
+            extra={"dsp_message": message.message_type, "target": message.target_url, "status": response.status},
         )
         if response.ok:
             await self._settle(self.delivery.delivered(message, response, owner=self.owner))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ async def offer_id_of(consumer: Running, provider: Running, asset_id: str) -> st
     return str(dataset["hasPolicy"][0]["@id"])
 
 
-async def test_negotiation_and_pull_transfer_start(tmp_path: Path) -> None:
+async def test_negotiation_and_pull_transfer_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="connector")  # log records are built (a bad `extra` key would raise)
     pki = dataspace_pki()
     async with running_issuer(tmp_path, pki) as federation:
         provider_dir = make_participant(tmp_path, "provider", pki, trusted_issuers=[federation.identity.did])
