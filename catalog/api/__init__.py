@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from catalog.admission import Admission, TrustFramework
 from catalog.api import operator, problems, public
 from catalog.api.runtime import Runtime
+from catalog.console import mount as mount_console
 from catalog.crawl import Crawler
 from catalog.federation import Follower
 from catalog.service import Catalogue
@@ -127,6 +128,7 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
     problems.install(app)
     app.include_router(public.router())
     app.include_router(operator.router())
+    mount_console(app, settings, clock)
     app.state.identity = identity
     return app
 

@@ -6,6 +6,7 @@ Actions call :class:`~connector.services.transfers.Transfers` like the managemen
 
 # No ``from __future__ import annotations``: FastAPI must see the Depends(auth) closures in the signatures.
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,10 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 from connector.api.console.context import PREFIX, ConsoleContext
 from connector.api.console.guard import require_session
 from connector.api.console.session import Session
+from connector.api.dataplane import MeteredResponse
 from connector.dsp.errors import DspError
 from connector.dsp.states import Role, TransferState
 from connector.errors import ConnectorError
 from connector.services.transfers import transfer_json
+from connector.services.usage import UsageControl
+from connector.services.usage.access import AccessDenied
 from connector.store.errors import NotFound
 
 T = TransferState
@@ -45,7 +49,9 @@ def router(console: ConsoleContext) -> APIRouter:
     r = APIRouter()
     auth = require_session(console)
 
-    async def detail(request: Request, session: Session, transfer_id: str, *, error: str = "") -> Response:
+    async def detail(
+        request: Request, session: Session, transfer_id: str, *, error: str = "", status: int = 400
+    ) -> Response:
         c = console.get()
         try:
             async with c.runtime.store.transaction() as tx:
@@ -58,7 +64,7 @@ def router(console: ConsoleContext) -> APIRouter:
             request,
             "transfer.html",
             session,
-            status=400 if error else 200,
+            status=status if error else 200,
             t=data,
             state=t.state.value,
             steps=[s.value for s in STEPS],
@@ -110,6 +116,29 @@ def router(console: ConsoleContext) -> APIRouter:
     @r.get("/transfers/{transfer_id}", include_in_schema=False)
     async def transfer(request: Request, transfer_id: str, session: Annotated[Session, Depends(auth)]) -> Response:
         return await detail(request, session, transfer_id)
+
+    @r.get("/transfers/{transfer_id}/data", include_in_schema=False)
+    async def download(
+        request: Request, transfer_id: str, session: Annotated[Session, Depends(auth)], purpose: str = ""
+    ) -> Response:
+        """Pull the data through the transfer's data address (the provider decides on this access; a refusal is
+        shown on the transfer page with its reason), streamed to the browser as a download."""
+        usage: UsageControl = request.app.state.usage
+        try:
+            opened = await usage.receipts.fetch(transfer_id, purpose=purpose.strip() or None)
+        except NotFound:
+            return console.page(request, "missing.html", session, status=404, what=f"transfer {transfer_id}")
+        except AccessDenied as exc:
+            return await detail(request, session, transfer_id, error=exc.message, status=403)
+        except (ConnectorError, DspError) as exc:
+            return await detail(request, session, transfer_id, error=_message(exc))
+        response = MeteredResponse(opened, watch_disconnect=True)
+        async with console.get().runtime.store.transaction() as tx:
+            asset_id = (await tx.transfers.get(transfer_id)).asset_id or "data"
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", asset_id).strip("._") or "data"
+        response.headers["content-disposition"] = f'attachment; filename="{name}"'
+        response.headers["cache-control"] = "no-store"
+        return response
 
     @r.post("/transfers/{transfer_id}/{action}", include_in_schema=False)
     async def act(

@@ -16,7 +16,6 @@ from connector.api.console.context import ConsoleContext
 from connector.api.console.guard import require_session
 from connector.api.console.session import Session
 from connector.errors import ConnectorError
-from connector.services.usage.ledger import UsageLedger
 
 #: Records shown on one page (the newest).
 SHOWN = 200
@@ -33,7 +32,7 @@ def router(console: ConsoleContext) -> APIRouter:
         request: Request, session: Annotated[Session, Depends(auth)], agreement: str = "", transfer: str = ""
     ) -> Response:
         rt = console.get().runtime
-        ledger = UsageLedger(rt)
+        ledger = request.app.state.usage.ledger
         verified: dict[str, Any]
         try:
             result = await ledger.verify()
