@@ -19,7 +19,7 @@ __all__ = ["PREFIX", "mount"]
 
 def mount(app: FastAPI, settings: CatalogueSettings, clock: Callable[[], dt.datetime]) -> None:
     """Serve the console at ``/console`` on the catalogue ``app``."""
-    guard = Guard(settings.api_key_values(), clock)
+    guard = Guard(settings.api_key_values(), clock, settings.base_url)
     install(app)
     app.include_router(assets.router())
     app.include_router(pages.router(guard))

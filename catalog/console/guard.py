@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
@@ -13,7 +14,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from catalog.console.session import Session, SessionSigner, same_token
 
 PREFIX = "/console"
-COOKIE = "gxc_catalogue_console"
 CSRF_FIELD = "csrf_token"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -54,15 +54,18 @@ def safe_next(value: str | None) -> str:
 class Guard:
     """Sessions of this catalogue's operators (key derived from all configured operator keys)."""
 
-    def __init__(self, keys: list[str], clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, keys: list[str], clock: Callable[[], dt.datetime], base_url: str) -> None:
         self.keys = keys
+        # Cookies are per host, not per port: two catalogues on one host must not share a session.
+        self.cookie = "gxc_catalogue_" + hashlib.sha256(base_url.encode()).hexdigest()[:10]
+        self.login_cookie = self.cookie + "_login"
         self.signer = SessionSigner("\0".join(sorted(keys))) if keys else None
         self.clock = clock
 
     def session(self, request: Request) -> Session | None:
         if self.signer is None:
             return None
-        return self.signer.read(request.cookies.get(COOKIE), self.clock())
+        return self.signer.read(request.cookies.get(self.cookie), self.clock())
 
     def valid_key(self, given: str) -> bool:
         return any(same_token(given, k) for k in self.keys)

@@ -15,14 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from catalog.api.runtime import Runtime
-from catalog.console.guard import COOKIE, PREFIX, SECURITY_HEADERS, Guard, safe_next, same_origin
+from catalog.console.guard import PREFIX, SECURITY_HEADERS, Guard, safe_next, same_origin
 from catalog.console.session import Session, same_token
 from catalog.errors import CatalogueError
 from catalog.extract import policy_features
 from catalog.model import Status
 from catalog.search import FACETS
 
-LOGIN_COOKIE = "gxc_catalogue_login"
 NAV = (("/", "Search"), ("/participants", "Participants"), ("/federation", "Federation"))
 NOTICES = {
     "admitted": "The participant is admitted and visible in discovery.",
@@ -141,7 +140,7 @@ def router(guard: Guard) -> APIRouter:
         )
         secure = request.url.scheme == "https"
         response.set_cookie(
-            LOGIN_COOKIE, token, max_age=1800, path=PREFIX, httponly=True, samesite="strict", secure=secure
+            guard.login_cookie, token, max_age=1800, path=PREFIX, httponly=True, samesite="strict", secure=secure
         )
         return response
 
@@ -159,7 +158,7 @@ def router(guard: Guard) -> APIRouter:
         if guard.signer is None:
             return login_page(request, next_path=next_path, status=503)
         if not same_origin(request) or not same_token(
-            str(form.get("login_token") or ""), request.cookies.get(LOGIN_COOKIE) or "\0"
+            str(form.get("login_token") or ""), request.cookies.get(guard.login_cookie) or "\0"
         ):
             return login_page(
                 request, next_path=next_path, error="The sign-in form expired. Please try again.", status=403
@@ -172,9 +171,15 @@ def router(guard: Guard) -> APIRouter:
         response = RedirectResponse(next_path, status_code=303)
         secure = request.url.scheme == "https"
         response.set_cookie(
-            COOKIE, value, max_age=guard.signer.max_age(), path=PREFIX, httponly=True, samesite="strict", secure=secure
+            guard.cookie,
+            value,
+            max_age=guard.signer.max_age(),
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
         )
-        response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
+        response.delete_cookie(guard.login_cookie, path=PREFIX)
         return response
 
     @r.post("/logout", include_in_schema=False)
@@ -182,7 +187,7 @@ def router(guard: Guard) -> APIRouter:
         if guard.signer is not None:
             guard.signer.end(session)
         response = RedirectResponse(f"{PREFIX}/?notice=signed-out", status_code=303)
-        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
+        response.delete_cookie(guard.cookie, path=PREFIX, httponly=True, samesite="strict")
         return response
 
     # -- participants -----------------------------------------------------------------------------------------------

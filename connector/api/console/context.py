@@ -7,6 +7,7 @@ Pages are server-rendered Jinja2 (autoescaped) with a strict Content-Security-Po
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,6 @@ from connector.services.assembly import Connector
 from connector.settings import ConnectorSettings
 
 PREFIX = "/console"
-COOKIE = "gxc_console"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -91,6 +91,15 @@ class ConsoleContext:
     catalogues: tuple[str, ...] = ()
 
     @property
+    def cookie(self) -> str:
+        """Cookies are per host, not per port: two connectors on one host (the demo) must not share a session."""
+        return "gxc_console_" + hashlib.sha256(self.settings.base_url.encode()).hexdigest()[:10]
+
+    @property
+    def login_cookie(self) -> str:
+        return self.cookie + "_login"
+
+    @property
     def secure(self) -> bool:
         """Cookies are ``Secure`` when the connector is reached over HTTPS."""
         return self.settings.base_url.startswith("https://")
@@ -101,7 +110,7 @@ class ConsoleContext:
     def session(self, request: Request) -> Session | None:
         if self.signer is None:
             return None
-        return self.signer.read(request.cookies.get(COOKIE), self.now())
+        return self.signer.read(request.cookies.get(self.cookie), self.now())
 
     def page(
         self,

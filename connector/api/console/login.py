@@ -13,11 +13,10 @@ from collections import deque
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from connector.api.console.context import COOKIE, PREFIX, ConsoleContext
+from connector.api.console.context import PREFIX, ConsoleContext
 from connector.api.console.guard import require_session, safe_next, same_origin
 from connector.api.console.session import Session, same_token
 
-LOGIN_COOKIE = "gxc_console_login"
 #: At most this many wrong keys per client address in ``WINDOW``; then sign-in waits.
 MAX_FAILURES = 10
 WINDOW = dt.timedelta(minutes=5)
@@ -61,7 +60,7 @@ def router(console: ConsoleContext) -> APIRouter:
             login_token=token,
         )
         response.set_cookie(
-            LOGIN_COOKIE,
+            console.login_cookie,
             token,
             max_age=1800,
             path=PREFIX,
@@ -85,7 +84,7 @@ def router(console: ConsoleContext) -> APIRouter:
         if expected is None or console.signer is None:
             return form_page(request, next_path=next_path, status=503)
         if not same_origin(request) or not same_token(
-            str(form.get("login_token") or ""), request.cookies.get(LOGIN_COOKIE) or "\0"
+            str(form.get("login_token") or ""), request.cookies.get(console.login_cookie) or "\0"
         ):
             return form_page(
                 request, next_path=next_path, error="The sign-in form expired. Please try again.", status=403
@@ -105,7 +104,7 @@ def router(console: ConsoleContext) -> APIRouter:
         value, _ = console.signer.issue(now)
         response = RedirectResponse(next_path, status_code=303)
         response.set_cookie(
-            COOKIE,
+            console.cookie,
             value,
             max_age=console.signer.max_age(),
             path=PREFIX,
@@ -113,7 +112,7 @@ def router(console: ConsoleContext) -> APIRouter:
             samesite="strict",
             secure=console.secure,
         )
-        response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
+        response.delete_cookie(console.login_cookie, path=PREFIX)
         return response
 
     @r.post("/logout", include_in_schema=False)
@@ -121,7 +120,7 @@ def router(console: ConsoleContext) -> APIRouter:
         if console.signer is not None:
             console.signer.end(session)
         response = RedirectResponse(f"{PREFIX}/login?notice=signed-out", status_code=303)
-        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict", secure=console.secure)
+        response.delete_cookie(console.cookie, path=PREFIX, httponly=True, samesite="strict", secure=console.secure)
         return response
 
     return r
