@@ -161,6 +161,35 @@ async def pull_a(space: DataSpace) -> str:
     return f"{len(data.content):,} bytes, SHA-256 {expected[:16]}… verified"
 
 
+async def fourth_pull_denied(space: DataSpace) -> str:
+    """Pulls 2 and 3 succeed; the 4th exceeds "at most 3 uses" and is refused with the reason."""
+    transfer = quote(space.facts["transfer_a"], safe="")
+    async with space.api("consumer") as api:
+        for number in (2, 3):
+            data = _expect(
+                await api.get(f"/transfers/{transfer}/data", params={"purpose": "research"}), 200, f"pull {number}"
+            )
+            space.bytes_moved += len(data.content)
+        denied = await api.get(f"/transfers/{transfer}/data", params={"purpose": "research"})
+    if denied.status_code != 403:
+        raise StepFailed(f"the 4th pull should be denied (403) but got HTTP {denied.status_code}")
+    detail = str(denied.json().get("detail", ""))
+    if "count" not in detail:
+        raise StepFailed(f"the denial does not name the use limit: {detail}")
+    return f"pulls 2 and 3 served; pull 4 refused: {detail}"
+
+
+async def ledgers_verify(space: DataSpace) -> str:
+    parts = []
+    for who in ("provider", "consumer"):
+        async with space.api(who) as api:
+            result = _expect(await api.get("/ledger/verify"), 200, f"{who} ledger").json()
+        if not result.get("valid"):
+            raise StepFailed(f"the {who}'s ledger does not verify: {result.get('error')}")
+        parts.append(f"{who}: {result['records']} signed records, head {str(result['headDigest'])[:12]}…")
+    return "; ".join(parts)
+
+
 def _expect(response: httpx.Response, status: int, what: str) -> httpx.Response:
     if response.status_code != status:
         try:
@@ -179,4 +208,6 @@ STEPS: list[tuple[str, Step]] = [
     ("Consumer discovers datasets (catalogue + DSP catalog)", discover),
     ("Negotiate A (FINALIZED) and B (TERMINATED with reason)", negotiate),
     ("Consumer pulls A, content digest verified", pull_a),
+    ("4th pull denied with the reason", fourth_pull_denied),
+    ("Usage ledgers verify on both sides", ledgers_verify),
 ]
