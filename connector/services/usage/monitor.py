@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 
+from connector.domain import TransferProcess
 from connector.dsp.states import Role, TransferState
 from connector.services.runtime import Runtime
 from connector.services.transfers import Transfers
@@ -46,33 +47,41 @@ class PolicyMonitor:
             for t in page.items:
                 if t.error is not None and t.error.code == TERMINATION_CODE:
                     continue  # already terminating: waiting for the peer's ACK
-                now = self.rt.now()
-                async with self.rt.store.transaction() as tx:
-                    agreement = await tx.agreements.get(t.agreement_id)
-                    snapshot = await tx.usage.claims(t.id)
-                    claims = dict(snapshot.claims) if snapshot else {"participant": t.counter_party_id}
-                    world = await usage_world(tx, agreement, now=now, claims=claims)
-                    request = Request(action="use", target=agreement.asset_id, party=t.counter_party_id)
-                    report = self.rt.policies.evaluate(agreement.policy, "monitor", request, world)
-                    await self.obligations.track(tx, agreement, report, side="provider", transfer_id=t.id)
-                    if report.decision != "permit":
-                        await self.ledger.append(
-                            tx,
-                            "monitor",
-                            agreement_id=agreement.id,
-                            transfer_id=t.provider_pid,
-                            counterparty=t.counter_party_id,
-                            data={"decision": "deny", "reason": report.reason, "action": "terminate"},
-                        )
-                if report.decision != "permit":
-                    await self.transfers.terminate(
-                        t.id,
-                        code=TERMINATION_CODE,
-                        reason=f"the agreement no longer holds: {report.reason}",
-                        details={"report": report.to_json()},
-                    )
-                    terminated.append(t.id)
+                try:
+                    if await self._check_one(t):
+                        terminated.append(t.id)
+                except Exception:  # one unreadable agreement must not stop the monitor for the others
+                    log.exception("policy monitor could not check a transfer", extra={"transfer": t.id})
         return terminated
+
+    async def _check_one(self, t: TransferProcess) -> bool:
+        """Re-evaluate one transfer; terminate it (and return True) when its agreement no longer holds."""
+        now = self.rt.now()
+        async with self.rt.store.transaction() as tx:
+            agreement = await tx.agreements.get(t.agreement_id)
+            snapshot = await tx.usage.claims(t.id)
+            claims = dict(snapshot.claims) if snapshot else {"participant": t.counter_party_id}
+            world = await usage_world(tx, agreement, now=now, claims=claims)
+            request = Request(action="use", target=agreement.asset_id, party=t.counter_party_id)
+            report = self.rt.policies.evaluate(agreement.policy, "monitor", request, world)
+            await self.obligations.track(tx, agreement, report, side="provider", transfer_id=t.id)
+            if report.decision == "permit":
+                return False
+            await self.ledger.append(
+                tx,
+                "monitor",
+                agreement_id=agreement.id,
+                transfer_id=t.provider_pid,
+                counterparty=t.counter_party_id,
+                data={"decision": "deny", "reason": report.reason, "action": "terminate"},
+            )
+        await self.transfers.terminate(
+            t.id,
+            code=TERMINATION_CODE,
+            reason=f"the agreement no longer holds: {report.reason}",
+            details={"report": report.to_json()},
+        )
+        return True
 
     async def run(self, interval: float) -> None:
         """Check every ``interval`` seconds (or at once when :attr:`wake` is set) until cancelled."""
