@@ -30,7 +30,7 @@ from connector.domain.outbox import OutboxMessage, OutboxStatus, ProcessKind
 from connector.domain.policy_definition import PolicyDefinition
 from connector.domain.process_error import ProcessError
 from connector.domain.transfer import TransferProcess
-from connector.domain.usage import ClaimsSnapshot, DutyState, LedgerEntry, Obligation, UsageRecord, UsageState
+from connector.domain.usage import ClaimsSnapshot, DutyState, Obligation, SealedRecord, UsageRecord, UsageState
 
 __all__ = [
     "Agreement",
@@ -45,7 +45,6 @@ __all__ = [
     "IdempotencyRecord",
     "JsonObject",
     "JtiRecord",
-    "LedgerEntry",
     "Negotiation",
     "Obligation",
     "OutboxMessage",
@@ -53,6 +52,7 @@ __all__ = [
     "PolicyDefinition",
     "ProcessError",
     "ProcessKind",
+    "SealedRecord",
     "SecretRef",
     "TransferProcess",
     "UsageRecord",

@@ -1,6 +1,6 @@
 """Usage control records (issue 6): the usage ledger, use reservations, claims snapshots and duties.
 
-- :class:`LedgerEntry` is one stored record of the hash-chained, signed usage ledger (the chain and signature are
+- :class:`SealedRecord` is one stored record of the hash-chained, signed usage ledger (the chain and signature are
   made and checked by :mod:`connector.dataplane.ledger`; the store only keeps them in ``seq`` order).
 - :class:`UsageRecord` is one use of an agreement's data: *reserved* when an access is permitted, *completed*
   when the last byte was sent, *aborted* (not counted) when the client went away mid-stream. A reservation left by
@@ -22,7 +22,7 @@ UsageState = Literal["reserved", "completed", "aborted"]
 DutyState = Literal["not-set", "fulfilled", "violated"]
 
 
-class LedgerEntry(Entity):
+class SealedRecord(Entity):
     """A sealed ledger record exactly as signed (``at`` is kept as the signed string)."""
 
     seq: int = Field(ge=1)

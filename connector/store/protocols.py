@@ -23,13 +23,13 @@ from connector.domain import (
     ContractDefinition,
     DutyState,
     IdempotencyRecord,
-    LedgerEntry,
     Negotiation,
     Obligation,
     OutboxMessage,
     OutboxStatus,
     PolicyDefinition,
     ProcessKind,
+    SealedRecord,
     TransferProcess,
     UsageRecord,
 )
@@ -241,17 +241,17 @@ class JtiRepository(Protocol):
 class LedgerRepository(Protocol):
     """This participant's usage ledger (one per database), kept in ``seq`` order."""
 
-    async def lock_head(self) -> LedgerEntry | None:
+    async def lock_head(self) -> SealedRecord | None:
         """Take the ledger's append lock until the transaction ends and return its last record (None if empty).
 
         Appends are serialised per ledger by this lock so ``seq``/``prev`` stay one chain with concurrent
         writers, also across processes on PostgreSQL (an advisory transaction lock; SQLite transactions are
         already serialised by ``BEGIN IMMEDIATE``)."""
 
-    async def append(self, entry: LedgerEntry) -> None:
+    async def append(self, entry: SealedRecord) -> None:
         """Insert after :meth:`lock_head` in the same transaction; DuplicateKey if ``seq`` exists."""
 
-    async def head(self) -> LedgerEntry | None:
+    async def head(self) -> SealedRecord | None:
         """The last record, without locking."""
 
     async def list(
@@ -261,7 +261,7 @@ class LedgerRepository(Protocol):
         limit: int = DEFAULT_LIMIT,
         transfer_id: str | None = None,
         agreement_id: str | None = None,
-    ) -> list[LedgerEntry]:
+    ) -> list[SealedRecord]:
         """Records with ``seq > after_seq`` in ``seq`` order, optionally of one transfer or agreement."""
 
 

@@ -19,11 +19,11 @@ from connector.domain import (
     ClaimsSnapshot,
     ContractDefinition,
     IdempotencyRecord,
-    LedgerEntry,
     Negotiation,
     Obligation,
     OutboxMessage,
     PolicyDefinition,
+    SealedRecord,
     TransferProcess,
     UsageRecord,
 )
@@ -43,7 +43,7 @@ class Tables:
     outbox: dict[str, OutboxMessage] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     jtis: dict[str, dt.datetime] = field(default_factory=dict)
-    ledger: dict[int, LedgerEntry] = field(default_factory=dict)
+    ledger: dict[int, SealedRecord] = field(default_factory=dict)
     usage: dict[str, UsageRecord] = field(default_factory=dict)
     claims: dict[str, ClaimsSnapshot] = field(default_factory=dict)
     obligations: dict[str, Obligation] = field(default_factory=dict)

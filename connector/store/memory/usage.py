@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector.domain import ClaimsSnapshot, DutyState, LedgerEntry, Obligation, UsageRecord
+from connector.domain import ClaimsSnapshot, DutyState, Obligation, SealedRecord, UsageRecord
 from connector.store.errors import Conflict, DuplicateKey, NotFound
 from connector.store.memory.tables import Tables, detached, page
 from connector.store.page import Page, check_window
@@ -15,15 +15,15 @@ class MemoryLedger:
     def __init__(self, tables: Tables) -> None:
         self._t = tables
 
-    async def lock_head(self) -> LedgerEntry | None:
+    async def lock_head(self) -> SealedRecord | None:
         return await self.head()
 
-    async def append(self, entry: LedgerEntry) -> None:
+    async def append(self, entry: SealedRecord) -> None:
         if entry.seq in self._t.ledger:
             raise DuplicateKey(f"ledger record {entry.seq} already exists (append without lock_head?)")
         self._t.ledger = {**self._t.ledger, entry.seq: detached(entry)}
 
-    async def head(self) -> LedgerEntry | None:
+    async def head(self) -> SealedRecord | None:
         return detached(self._t.ledger[max(self._t.ledger)]) if self._t.ledger else None
 
     async def list(
@@ -33,7 +33,7 @@ class MemoryLedger:
         limit: int = DEFAULT_LIMIT,
         transfer_id: str | None = None,
         agreement_id: str | None = None,
-    ) -> list[LedgerEntry]:
+    ) -> list[SealedRecord]:
         check_window(0, limit)
         found = [
             e

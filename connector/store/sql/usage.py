@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connector.domain import ClaimsSnapshot, DutyState, LedgerEntry, Obligation, UsageRecord
+from connector.domain import ClaimsSnapshot, DutyState, Obligation, SealedRecord, UsageRecord
 from connector.store.errors import Conflict, DuplicateKey, NotFound
 from connector.store.page import Page, check_window
 from connector.store.protocols import DEFAULT_LIMIT
@@ -23,20 +23,20 @@ class SqlLedger:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def lock_head(self) -> LedgerEntry | None:
+    async def lock_head(self) -> SealedRecord | None:
         if self._conn.dialect.name == "postgresql":
             # Held until commit/rollback: concurrent appenders (other workers, other hosts) queue here.
             await self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
         # SQLite: the transaction began with BEGIN IMMEDIATE and already holds the database's write lock.
         return await self.head()
 
-    async def append(self, entry: LedgerEntry) -> None:
+    async def append(self, entry: SealedRecord) -> None:
         if not await insert_if_absent(self._conn, LEDGER_ENTRIES, row_values(entry)):
             raise DuplicateKey(f"ledger record {entry.seq} already exists (append without lock_head?)")
 
-    async def head(self) -> LedgerEntry | None:
+    async def head(self) -> SealedRecord | None:
         statement = select(LEDGER_ENTRIES).order_by(LEDGER_ENTRIES.c.seq.desc()).limit(1)
-        return await select_one(self._conn, LedgerEntry, statement)
+        return await select_one(self._conn, SealedRecord, statement)
 
     async def list(
         self,
@@ -45,7 +45,7 @@ class SqlLedger:
         limit: int = DEFAULT_LIMIT,
         transfer_id: str | None = None,
         agreement_id: str | None = None,
-    ) -> list[LedgerEntry]:
+    ) -> list[SealedRecord]:
         check_window(0, limit)
         statement = select(LEDGER_ENTRIES).where(LEDGER_ENTRIES.c.seq > after_seq)
         if transfer_id is not None:
@@ -53,7 +53,7 @@ class SqlLedger:
         if agreement_id is not None:
             statement = statement.where(LEDGER_ENTRIES.c.agreement_id == agreement_id)
         rows = (await self._conn.execute(statement.order_by(LEDGER_ENTRIES.c.seq).limit(limit))).mappings().all()
-        return [to_entity(LedgerEntry, row) for row in rows]
+        return [to_entity(SealedRecord, row) for row in rows]
 
 
 class SqlUsage:

@@ -7,13 +7,13 @@ import datetime as dt
 
 import pytest
 
-from connector.domain import ClaimsSnapshot, LedgerEntry, Obligation, UsageRecord
+from connector.domain import ClaimsSnapshot, Obligation, SealedRecord, UsageRecord
 from connector.store import Conflict, DuplicateKey, NotFound, Store
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def entry(seq: int, prev: str, **over: object) -> LedgerEntry:
+def entry(seq: int, prev: str, **over: object) -> SealedRecord:
     values: dict[str, object] = {
         "seq": seq,
         "kind": "access",
@@ -26,7 +26,7 @@ def entry(seq: int, prev: str, **over: object) -> LedgerEntry:
         "digest": f"{seq:064x}",
         "signature": "e30..c2ln",
     }
-    return LedgerEntry.model_validate({**values, **over})
+    return SealedRecord.model_validate({**values, **over})
 
 
 def use(n: int, agreement: str = "urn:agreement:1", **over: object) -> UsageRecord:
@@ -52,7 +52,8 @@ async def test_ledger_appends_in_seq_order_and_filters(store: Store) -> None:
             await tx.ledger.append(entry(3, prev))
     async with store.transaction() as tx:
         head = await tx.ledger.head()
-        assert head is not None and head.seq == 5
+        assert head is not None
+        assert head.seq == 5
         records = await tx.ledger.list()
         assert [r.seq for r in records] == [1, 2, 3, 4, 5]
         assert records[0] == entry(1, "0" * 64)
@@ -88,7 +89,9 @@ async def test_usage_reservations_count_until_aborted(store: Store) -> None:
         assert await tx.usage.count("urn:agreement:1") == 3
     async with store.transaction() as tx:
         done = await tx.usage.finish("use-1", state="completed", bytes_sent=5_000_000_000, digest="ab", at=T0)
-        assert done.state == "completed" and done.bytes == 5_000_000_000 and done.finished_at == T0
+        assert done.state == "completed"
+        assert done.bytes == 5_000_000_000
+        assert done.finished_at == T0
         await tx.usage.finish("use-2", state="aborted", bytes_sent=7, digest=None, at=T0)
         with pytest.raises(Conflict):
             await tx.usage.finish("use-2", state="completed", bytes_sent=7, digest=None, at=T0)
@@ -116,7 +119,9 @@ async def test_claims_snapshot_is_replaced(store: Store) -> None:
         )
     async with store.transaction() as tx:
         snapshot = await tx.usage.claims("tp-1")
-        assert snapshot is not None and snapshot.claims == {"a": [2]} and snapshot.seen_at == later
+        assert snapshot is not None
+        assert snapshot.claims == {"a": [2]}
+        assert snapshot.seen_at == later
 
 
 async def test_obligations_move_through_states(store: Store) -> None:
