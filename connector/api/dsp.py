@@ -74,12 +74,15 @@ class DspServices:
 ErrorBody = Callable[[DspError, str | None, str | None], dict[str, Any]]
 
 
+# The error schemas require both pids; the one we do not know (not in the path) is sent empty, still schema-valid.
 def _negotiation_error(e: DspError, provider_pid: str | None, consumer_pid: str | None) -> dict[str, Any]:
-    return ContractNegotiationError.from_error(e, provider_pid=provider_pid, consumer_pid=consumer_pid).to_wire()
+    return ContractNegotiationError.from_error(
+        e, provider_pid=provider_pid or "", consumer_pid=consumer_pid or ""
+    ).to_wire()
 
 
 def _transfer_error(e: DspError, provider_pid: str | None, consumer_pid: str | None) -> dict[str, Any]:
-    return TransferError.from_error(e, provider_pid=provider_pid, consumer_pid=consumer_pid).to_wire()
+    return TransferError.from_error(e, provider_pid=provider_pid or "", consumer_pid=consumer_pid or "").to_wire()
 
 
 def _catalog_error(e: DspError, provider_pid: str | None, consumer_pid: str | None) -> dict[str, Any]:

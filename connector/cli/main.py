@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector import __version__
-from connector.cli import assets, discover, negotiate, offers, peer, policy, sd, tck, transfer
+from connector.cli import assets, conformance, discover, negotiate, offers, peer, policy, sd, tck, transfer
 from connector.cli.ledger import app as ledger_app
 from connector.cli.transfer_pull import pull as transfer_pull_command
 from connector.errors import ConnectorError
@@ -53,6 +53,7 @@ app.command("transfer")(transfer.transfer_command)
 app.command("transfer-pull")(transfer_pull_command)
 app.add_typer(ledger_app, name="ledger")
 connector_app.command("tck-properties")(tck.properties_command)
+app.command("conformance")(conformance.conformance_command)
 
 
 def _version_callback(value: bool) -> None:
