@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector import __version__
-from connector.cli import assets, conformance, discover, negotiate, offers, peer, policy, sd, tck, transfer
+from connector.cli import assets, conformance, discover, negotiate, offers, peer, policy, sd, sd_publish, tck, transfer
 from connector.cli.ledger import app as ledger_app
 from connector.cli.transfer_pull import pull as transfer_pull_command
 from connector.errors import ConnectorError
@@ -43,6 +43,7 @@ connector_app = typer.Typer(help="Run and inspect a connector.", no_args_is_help
 app.add_typer(connector_app, name="connector")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sd.app, name="sd")
+sd.app.command("publish")(sd_publish.publish_command)
 app.command("discover")(discover.discover_command)
 app.add_typer(assets.app, name="asset")
 app.add_typer(offers.app, name="offer")
