@@ -107,9 +107,11 @@ def _gxc(*args: str) -> list[str]:
 class DataSpace:
     """Creates, starts and drives the demo data space."""
 
-    def __init__(self, state_dir: Path, console: Console) -> None:
+    def __init__(self, state_dir: Path, console: Console, *, database_url_template: str | None = None) -> None:
         self.root = state_dir
         self.console = console
+        #: e.g. ``postgresql://postgres@127.0.0.1:5432/demo_{component}``; None: SQLite files in the state folder.
+        self.database_url_template = database_url_template
         self.components: dict[str, Component] = {}
         self.keys: dict[str, str] = {}
         self.dids: dict[str, str] = {}
@@ -171,6 +173,7 @@ class DataSpace:
                 "GXC_CATALOG_DID_WEB_HTTP": "true",
                 "GXC_CATALOG_CRAWL_INTERVAL_SECONDS": "0",
                 "GXC_CATALOG_FEDERATION_INTERVAL_SECONDS": "0",
+                **self._database_env("GXC_CATALOG_DATABASE_URL", "catalog"),
             },
         )
 
@@ -198,7 +201,7 @@ class DataSpace:
                 alg="ES256",
                 now=now,
                 pki=pki,
-                settings={**common, "vat_id": vat, "country_code": "DE"},
+                settings={**common, "vat_id": vat, "country_code": "DE", **self._database_setting(name)},
             )
             settings = load_settings(state / "gxc.toml")
             assert settings.management_api_key is not None
@@ -226,6 +229,15 @@ class DataSpace:
         )
         (self.root / "provider" / "data").mkdir()
         (self.root / "provider" / "data" / "air-quality.csv").write_bytes(_sample_csv(rows=5_000, seed=7))
+
+    def _database_setting(self, component: str) -> dict[str, str]:
+        if self.database_url_template is None:
+            return {}
+        return {"database_url": self.database_url_template.format(component=component)}
+
+    def _database_env(self, variable: str, component: str) -> dict[str, str]:
+        setting = self._database_setting(component)
+        return {variable: setting["database_url"]} if setting else {}
 
     async def start(self) -> None:
         for component in self.components.values():

@@ -44,9 +44,11 @@ def summary(space: DataSpace, ok: bool, total: float) -> dict[str, Any]:
     }
 
 
-def run_demo(state_dir: Path, *, keep: bool, as_json: bool, console: Console) -> bool:
+def run_demo(
+    state_dir: Path, *, keep: bool, as_json: bool, console: Console, database_url_template: str | None = None
+) -> bool:
     started = time.perf_counter()
-    space = DataSpace(state_dir.resolve(), console)
+    space = DataSpace(state_dir.resolve(), console, database_url_template=database_url_template)
     ok = False
     try:
         try:

@@ -144,11 +144,19 @@ def demo_command(
     state_dir: StateDir = Path(".gxc/demo"),
     keep: Annotated[bool, typer.Option("--keep", help="Leave the data space running until Ctrl-C.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (documented shape).")] = False,
+    database_url_template: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url-template",
+            help="Use these databases instead of SQLite, e.g. postgresql://postgres@127.0.0.1/demo_{component} "
+            "({component}: provider, consumer, catalog; the databases must exist).",
+        ),
+    ] = None,
 ) -> None:
     """Run a whole data space on this machine and walk the scenario step by step (exit 1 if a step fails)."""
     from connector.cli.demo_runner import run_demo  # imported on use: keeps `gxc --help` fast
 
-    ok = run_demo(state_dir, keep=keep, as_json=as_json, console=out)
+    ok = run_demo(state_dir, keep=keep, as_json=as_json, console=out, database_url_template=database_url_template)
     raise typer.Exit(0 if ok else 1)
 
 
