@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -65,7 +66,7 @@ def create_app(
         c = await assemble(settings, identity, clock=clock)
         holder["connector"] = c
         app.state.connector = c
-        usage = UsageControl(c.runtime, c.transfers)
+        usage = UsageControl(c.runtime, c.transfers, inbox_folder=settings.path(Path("inbox")))
         holder_usage["usage"] = app.state.usage = usage
         c.delivery.on_push_started = usage.push.started
         usage.start()

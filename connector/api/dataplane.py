@@ -149,6 +149,20 @@ def router(get: Callable[[], UsageControl]) -> APIRouter:
             opened.chunks = None
         return MeteredResponse(opened, watch_disconnect=body is None)
 
+    @r.api_route(
+        "/inbox/{consumer_pid}",
+        methods=["PUT", "POST"],
+        status_code=201,
+        summary="Consumer inbox: the provider pushes a push transfer's bytes here (bearer token of our DataAddress)",
+    )
+    async def inbox(consumer_pid: str, request: Request) -> Response:
+        try:
+            received = await get().inbox.receive(consumer_pid, request.headers.get("authorization"), request.stream())
+        except ConnectorError as exc:
+            status = {"dataplane-token-invalid": 401, "not-found": 404, "invalid-state": 409}.get(exc.code, 400)
+            return problem(status, exc)
+        return JSONResponse(received, status_code=201)
+
     @r.post("/token", summary="Refresh a transfer's data-plane token (while the transfer is STARTED)")
     async def refresh(request: Request) -> Response:
         token = _bearer(request)

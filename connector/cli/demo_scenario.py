@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -161,6 +162,27 @@ async def pull_a(space: DataSpace) -> str:
     return f"{len(data.content):,} bytes, SHA-256 {expected[:16]}… verified"
 
 
+async def push_c(space: DataSpace) -> str:
+    """A push transfer: the provider streams dataset C into the consumer's inbox and completes the transfer."""
+    expected = sha256((space.root / "provider" / "data" / "air-quality.csv").read_bytes())
+    async with space.api("consumer") as api:
+        body = {"agreementId": space.facts["agreements"]["C"], "format": "HttpData-PUSH"}
+        transfer = _expect(await api.post("/transfers", json=body, params={"wait": 30}), 201, "push transfer").json()
+        transfer_id = quote(transfer["id"], safe="")
+        for _ in range(100):
+            if transfer["state"] in ("COMPLETED", "TERMINATED"):
+                break
+            await asyncio.sleep(0.1)
+            transfer = _expect(await api.get(f"/transfers/{transfer_id}"), 200, "push state").json()
+        if transfer["state"] != "COMPLETED":
+            raise StepFailed(f"the push transfer is {transfer['state']}: {transfer.get('error')}")
+        data = _expect(await api.get(f"/transfers/{transfer_id}/data"), 200, "pushed data")
+    if sha256(data.content) != expected:
+        raise StepFailed("the pushed bytes do not match the provider's file (SHA-256 differs)")
+    space.bytes_moved += len(data.content)
+    return f"{len(data.content):,} bytes pushed into the consumer's inbox, SHA-256 verified; transfer COMPLETED"
+
+
 async def fourth_pull_denied(space: DataSpace) -> str:
     """Pulls 2 and 3 succeed; the 4th exceeds "at most 3 uses" and is refused with the reason."""
     transfer = quote(space.facts["transfer_a"], safe="")
@@ -208,6 +230,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Consumer discovers datasets (catalogue + DSP catalog)", discover),
     ("Negotiate A (FINALIZED) and B (TERMINATED with reason)", negotiate),
     ("Consumer pulls A, content digest verified", pull_a),
+    ("Provider pushes C to the consumer's inbox", push_c),
     ("4th pull denied with the reason", fourth_pull_denied),
     ("Usage ledgers verify on both sides", ledgers_verify),
 ]

@@ -14,7 +14,7 @@ Either side may suspend, resume, complete or terminate; each moves the state on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector.dataplane.access_tokens import issue_access_token
@@ -259,9 +259,15 @@ class Transfers:
     # -- management ----------------------------------------------------------------------------------------------
 
     async def start(
-        self, *, agreement_id: str, format: str = PULL, data_address: Mapping[str, Any] | None = None
+        self,
+        *,
+        agreement_id: str,
+        format: str = PULL,
+        data_address: Mapping[str, Any] | None = None,
+        inbox: Callable[[str, str, str], Mapping[str, Any]] | None = None,
     ) -> TransferProcess:
-        """Consumer: request a transfer under a finalized agreement."""
+        """Consumer: request a transfer under a finalized agreement. A push without ``data_address`` goes to our
+        own inbox: ``inbox(consumer_pid, agreement_id, provider_did)`` builds its DataAddress."""
         if format not in FORMATS:
             raise ConnectorError(f"format {format!r} is not supported; use {' or '.join(FORMATS)}", code="bad-format")
         now = self.rt.now()
@@ -274,10 +280,15 @@ class Transfers:
                 raise ConnectorError(
                     f"agreement's negotiation is {negotiation.state}, not FINALIZED", code="agreement-not-final"
                 )
+            consumer_pid = new_pid()
+            if format == PUSH and not data_address:
+                if inbox is None:
+                    raise ConnectorError("a push transfer needs a dataAddress to push to", code="missing-data-address")
+                data_address = inbox(consumer_pid, agreement.id, negotiation.counter_party_id)
             t = TransferProcess(
                 id=new_pid(),
                 role=Role.CONSUMER,
-                consumer_pid=new_pid(),
+                consumer_pid=consumer_pid,
                 agreement_id=agreement.id,
                 asset_id=agreement.asset_id,
                 counter_party_id=negotiation.counter_party_id,

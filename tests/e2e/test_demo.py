@@ -25,6 +25,7 @@ STEPS = [
     "Consumer discovers datasets (catalogue + DSP catalog)",
     "Negotiate A (FINALIZED) and B (TERMINATED with reason)",
     "Consumer pulls A, content digest verified",
+    "Provider pushes C to the consumer's inbox",
     "4th pull denied with the reason",
     "Usage ledgers verify on both sides",
 ]
@@ -51,7 +52,7 @@ def check(summary: dict[str, Any], state: Path) -> None:
     details = {s["name"]: s["detail"] for s in summary["steps"]}
     assert "B TERMINATED: denied" in details[STEPS[5]]
     assert "IndustrialLicenceCredential" in details[STEPS[5]]
-    assert "count" in details[STEPS[7]]
+    assert "count" in details[STEPS[8]]
     assert summary["bytes"] > 0
     document = json.loads((state / "demo-state.json").read_text())
     for component in ("provider", "consumer", "catalog", "trust"):

@@ -180,7 +180,10 @@ def router(get: Callable[[], Connector]) -> APIRouter:
 
         async def produce() -> tuple[int, Any]:
             t = await c.transfers.start(
-                agreement_id=body.agreement_id, format=body.format, data_address=body.data_address
+                agreement_id=body.agreement_id,
+                format=body.format,
+                data_address=body.data_address,
+                inbox=request.app.state.usage.inbox.data_address,
             )
             if wait:
                 await _wait(c, "transfer", t.id, {"STARTED", "COMPLETED", "TERMINATED"}, wait)
@@ -228,6 +231,10 @@ def router(get: Callable[[], Connector]) -> APIRouter:
         purpose: Annotated[str | None, Query(description="The purpose declared to the provider")] = None,
     ) -> Response:
         usage = request.app.state.usage
+        async with get().runtime.store.transaction() as tx:
+            transfer = await tx.transfers.get(transfer_id)
+        if transfer.format == "HttpData-PUSH":
+            return MeteredResponse(await usage.inbox.open(transfer_id), watch_disconnect=True)
         try:
             opened = await usage.receipts.fetch(transfer_id, purpose=purpose, range_header=request.headers.get("range"))
         except AccessDenied as exc:

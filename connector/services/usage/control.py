@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
+from pathlib import Path
 
 from connector.dataplane.streams import HttpRequester
 from connector.services.runtime import Runtime
 from connector.services.transfers import Transfers
 from connector.services.usage.access import AccessControl
+from connector.services.usage.inbox import Inbox
 from connector.services.usage.ledger import UsageLedger
 from connector.services.usage.monitor import PolicyMonitor
 from connector.services.usage.obligations import Obligations
@@ -27,6 +30,7 @@ class UsageControl:
         client: HttpRequester | None = None,
         *,
         monitor_interval: float = MONITOR_INTERVAL,
+        inbox_folder: Path | None = None,
     ) -> None:
         http: HttpRequester = client if client is not None else runtime.peers.http
         self.ledger = UsageLedger(runtime)
@@ -35,6 +39,7 @@ class UsageControl:
         self.push = Pusher(runtime, self.access, transfers, http)
         self.monitor = PolicyMonitor(runtime, self.ledger, self.obligations, transfers)
         self.receipts = Receipts(runtime, self.ledger, http)
+        self.inbox = Inbox(runtime, self.ledger, inbox_folder or Path(tempfile.gettempdir()) / "gxc-inbox")
         self.monitor_interval = monitor_interval
         self._monitor: asyncio.Task[None] | None = None
 
