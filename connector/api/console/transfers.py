@@ -56,9 +56,30 @@ def router(console: ConsoleContext) -> APIRouter:
         try:
             async with c.runtime.store.transaction() as tx:
                 t = await tx.transfers.get(transfer_id)
-                uses = (await tx.usage.list(transfer_id=transfer_id, limit=200)).items
+                provided = (await tx.usage.list(transfer_id=transfer_id, limit=500)).items
         except NotFound:
             return console.page(request, "missing.html", session, status=404, what=f"transfer {transfer_id}")
+        uses: list[dict[str, Any]]
+        if t.role is Role.PROVIDER:
+            uses = [
+                {"at": u.created_at, "state": u.state, "purpose": u.purpose, "bytes": u.bytes, "counted": True}
+                for u in provided
+            ]
+        else:
+            # The consumer's side of each pull is a signed "receipt" in its own ledger (bytes and digest received).
+            ledger = request.app.state.usage.ledger
+            receipts = await ledger.records(transfer_id=t.consumer_pid, limit=500)
+            uses = [
+                {
+                    "at": r.at,
+                    "state": "received" if r.data.get("bytes") is not None else "refused",
+                    "purpose": r.data.get("purpose"),
+                    "bytes": int(r.data.get("bytes") or 0),
+                    "counted": r.data.get("bytes") is not None,
+                }
+                for r in receipts
+                if r.kind == "receipt"
+            ]
         data = transfer_json(t)
         return console.page(
             request,
@@ -71,7 +92,7 @@ def router(console: ConsoleContext) -> APIRouter:
             can=possible(t.state),
             downloadable=t.role is Role.CONSUMER and t.format.endswith("PULL") and t.state is T.STARTED,
             uses=uses,
-            bytes_total=sum(u.bytes for u in uses if u.state != "aborted"),
+            bytes_total=sum(u["bytes"] for u in uses if u["counted"] and u["state"] != "aborted"),
             error=error,
         )
 
