@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from connector.api.console.context import PREFIX, ConsoleContext
 from connector.api.console.guard import require_session
 from connector.api.console.session import Session
+from connector.api.console.wording import gloss
 from connector.api.dataplane import MeteredResponse
 from connector.dsp.errors import DspError
 from connector.dsp.states import Role, TransferState
@@ -150,7 +151,7 @@ def router(console: ConsoleContext) -> APIRouter:
         except NotFound:
             return console.page(request, "missing.html", session, status=404, what=f"transfer {transfer_id}")
         except AccessDenied as exc:
-            return await detail(request, session, transfer_id, error=exc.message, status=403)
+            return await detail(request, session, transfer_id, error=gloss(exc.message), status=403)
         except (ConnectorError, DspError) as exc:
             return await detail(request, session, transfer_id, error=_message(exc))
         response = MeteredResponse(opened, watch_disconnect=True)

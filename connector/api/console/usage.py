@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from connector.api.console.context import ConsoleContext
 from connector.api.console.guard import require_session
 from connector.api.console.session import Session
+from connector.api.console.wording import gloss
 from connector.errors import ConnectorError
 
 #: Records shown on one page (the newest).
@@ -47,14 +48,21 @@ def router(console: ConsoleContext) -> APIRouter:
         )
         if agreement:
             records = [r for r in records if r.agreement_id == agreement]
+        async with rt.store.transaction() as tx:
+            processes = (await tx.transfers.list(limit=1000)).items
+        # Ledger records name a transfer by its DSP process id (ours or the peer's); pages use our own id.
+        local = {pid: t.id for t in processes for pid in (t.id, t.provider_pid, t.consumer_pid) if pid}
         timeline = []
         for record in reversed(records):
             data = dict(record.data)
+            if isinstance(data.get("reason"), str):
+                data["reason"] = gloss(data["reason"])
             timeline.append(
                 {
                     "record": record,
                     "headline": {k: data.pop(k) for k in HEADLINE if k in data},
                     "rest": data,
+                    "transfer": local.get(record.transfer_id or ""),
                     "tone": "deny"
                     if record.data.get("decision") == "deny"
                     else ("permit" if record.data.get("decision") == "permit" else ""),

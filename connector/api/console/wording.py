@@ -6,6 +6,7 @@ else falls back to ``operand operator value`` so nothing in the policy is ever h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,3 +98,18 @@ def describe(document: Mapping[str, Any], parse: Any) -> list[str]:
         return policy_words(parse(document))
     except PolicyError as exc:
         return [f"This policy cannot be read: {exc}"]
+
+
+_COUNT_DENIAL = re.compile(r"requires count lt (\d+) but the request's count is (\d+)")
+
+
+def gloss(reason: str) -> str:
+    """A policy engine reason with a plain-words note for the common cases (the original text stays: it is what
+    the provider signed into its ledger)."""
+    match = _COUNT_DENIAL.search(reason)
+    if match:
+        allowed, used = int(match[1]), int(match[2])
+        uses = f"{allowed} use{'s' if allowed != 1 else ''}"
+        made = f"{used} {'was' if used == 1 else 'were'} already made"
+        return f"{reason} — the agreement allows {uses}, and {made}."
+    return reason
