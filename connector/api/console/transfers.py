@@ -92,6 +92,7 @@ def router(console: ConsoleContext) -> APIRouter:
             steps=[s.value for s in STEPS],
             can=possible(t.state),
             downloadable=t.role is Role.CONSUMER and t.format.endswith("PULL") and t.state is T.STARTED,
+            received=t.role is Role.CONSUMER and t.format.endswith("PUSH") and t.state is T.COMPLETED,
             uses=uses,
             bytes_total=sum(u["bytes"] for u in uses if u["counted"] and u["state"] != "aborted"),
             error=error,
@@ -110,7 +111,7 @@ def router(console: ConsoleContext) -> APIRouter:
         agreement_id = str(form.get("agreement_id") or "")
         kind = str(form.get("format") or "HttpData-PULL")
         address: dict[str, Any] | None = None
-        if kind == "HttpData-PUSH":
+        if kind == "HttpData-PUSH" and str(form.get("push_url") or "").strip():
             url = str(form.get("push_url") or "").strip()
             if not url.startswith(("http://", "https://")):
                 return console.page(
@@ -119,11 +120,16 @@ def router(console: ConsoleContext) -> APIRouter:
                     session,
                     status=400,
                     what="transfer",
-                    error="A push needs the http:// or https:// address the provider should send the data to.",
+                    error="A push goes to an http(s):// address (or leave it empty for this connector's inbox).",
                 )
             address = {"@type": "DataAddress", "endpointType": HTTP_ENDPOINT_TYPE, "endpoint": url}
         try:
-            t = await console.get().transfers.start(agreement_id=agreement_id, format=kind, data_address=address)
+            t = await console.get().transfers.start(
+                agreement_id=agreement_id,
+                format=kind,
+                data_address=address,
+                inbox=request.app.state.usage.inbox.data_address,  # a push without an address lands in our inbox
+            )
         except (ConnectorError, DspError, NotFound) as exc:
             return console.page(
                 request,
@@ -147,7 +153,12 @@ def router(console: ConsoleContext) -> APIRouter:
         shown on the transfer page with its reason), streamed to the browser as a download."""
         usage: UsageControl = request.app.state.usage
         try:
-            opened = await usage.receipts.fetch(transfer_id, purpose=purpose.strip() or None)
+            async with console.get().runtime.store.transaction() as tx:
+                pushed = (await tx.transfers.get(transfer_id)).format == "HttpData-PUSH"
+            if pushed:  # what the provider pushed into our inbox
+                opened = await usage.inbox.open(transfer_id)
+            else:
+                opened = await usage.receipts.fetch(transfer_id, purpose=purpose.strip() or None)
         except NotFound:
             return console.page(request, "missing.html", session, status=404, what=f"transfer {transfer_id}")
         except AccessDenied as exc:
