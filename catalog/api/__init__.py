@@ -67,15 +67,13 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = httpx.AsyncClient(transport=extra.transport, timeout=10.0, follow_redirects=False)
-        fetcher = GuardedFetcher(client, allow_private=settings.egress_allow_private, allowed_schemes=schemes)
+        policy = EgressPolicy.from_strings(
+            allow_private=settings.egress_allow_private, networks=settings.egress_allowed_networks
+        )
+        fetcher = GuardedFetcher(client, policy=policy, allowed_schemes=schemes)
         resolver = extra.resolver or HttpDidResolver(fetcher, scheme="http" if settings.did_web_http else "https")
         x5u = extra.x5u_fetcher or HttpX5uFetcher(fetcher)
-        egress = GuardedClient(
-            client,
-            EgressPolicy.from_strings(
-                allow_private=settings.egress_allow_private, networks=settings.egress_allowed_networks
-            ),
-        )
+        egress = GuardedClient(client, policy)
         store = await CatalogueStore.open(settings.sqlalchemy_url)
         catalogue_ref: list[Catalogue] = []
 

@@ -1,27 +1,26 @@
 """HTTP did:web resolver and x5u fetcher with an SSRF guard, timeouts, size limits and a TTL cache.
 
 Implements :class:`self_descriptions.did.DidResolver` and :class:`self_descriptions.trust.X5uFetcher` over httpx.
-Every target host is resolved first and refused when any address is private, loopback, link-local, multicast,
-reserved or unspecified, unless ``allow_private`` is set (development on 127.0.0.1). Redirects are followed by hand
-(at most ``max_redirects``) and every hop is checked again. Responses are streamed and cut at ``max_bytes``.
+The guard is the connector's one egress policy (:mod:`connector.peer.egress`, OWASP SSRF Prevention Cheat Sheet):
+every target host is resolved first and refused when any address is private, loopback, link-local, shared,
+multicast, reserved or unspecified, unless the policy allows it (``allow_private`` for development on 127.0.0.1,
+or ``egress_allowed_networks``). The request then connects to exactly the address that was checked (pinned; no
+second DNS lookup a rebinding server could answer differently). Redirects are followed by hand (at most
+``max_redirects``) and every hop is checked and pinned again. Responses are streamed and cut at ``max_bytes``.
 Successful DID documents are cached for ``ttl`` seconds (GXDCH caches for 5 minutes, ``gaiax.md`` §5.2).
-
-Remaining gap: the guard checks the addresses the resolver sees; a DNS answer that changes between the check and
-httpx's own lookup (rebinding) is not pinned. Deployments exposed to hostile DNS should add an egress proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import socket
 import time
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from connector.peer.egress import EgressPolicy, IpAddress, lookup, pinned_request
 from self_descriptions.did import DidDocument, DidError, did_web_to_url
 from self_descriptions.errors import CertificateError
 
@@ -35,7 +34,7 @@ class UnsafeTarget(Exception):
 
 
 class GuardedFetcher:
-    """GET with SSRF guard, manual redirect checks, a size limit and a timeout."""
+    """GET with the egress policy (address pinned), manual redirect checks, a size limit and a timeout."""
 
     def __init__(
         self,
@@ -46,10 +45,12 @@ class GuardedFetcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_redirects: int = 3,
         allowed_schemes: tuple[str, ...] = ("https",),
+        policy: EgressPolicy | None = None,
     ) -> None:
         self._client = client or httpx.AsyncClient(follow_redirects=False, timeout=timeout)
         self._owns_client = client is None
-        self.allow_private = allow_private
+        self.policy = policy or EgressPolicy(allow_private=allow_private)
+        self.allow_private = self.policy.allow_private
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
@@ -63,59 +64,68 @@ class GuardedFetcher:
         """The body at ``url``; raises :class:`UnsafeTarget` or ``ValueError`` with the reason."""
         current = url
         for _ in range(self.max_redirects + 1):
-            await self.check_target(current)
+            address = await self.check_target(current)
+            if address is None:  # only an override of check_target opts out of pinning
+                request = self._client.build_request("GET", current, headers={"Accept": accept})
+            else:
+                request = pinned_request(self._client, "GET", current, address, headers={"Accept": accept})
             try:
                 async with asyncio.timeout(self.timeout):
-                    async with self._client.stream(
-                        "GET", current, headers={"Accept": accept}, follow_redirects=False
-                    ) as response:
+                    response = await self._client.send(request, stream=True, follow_redirects=False)
+                    try:
                         if response.is_redirect:
                             location = response.headers.get("location")
                             if not location:
                                 raise ValueError(f"{current} redirects without a Location")
                             current = urljoin(current, location)
                             continue
-                        if response.status_code != 200:
-                            raise ValueError(f"{current} answered HTTP {response.status_code}")
-                        declared = response.headers.get("content-length")
-                        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-                            raise ValueError(f"{current} is larger than {self.max_bytes} bytes")
-                        body = bytearray()
-                        async for chunk in response.aiter_bytes():
-                            body.extend(chunk)
-                            if len(body) > self.max_bytes:
-                                raise ValueError(f"{current} is larger than {self.max_bytes} bytes")
-                        return bytes(body)
+                        return await self._read(current, response)
+                    finally:
+                        await response.aclose()
             except TimeoutError as exc:
                 raise ValueError(f"{current} did not answer within {self.timeout} s") from exc
             except httpx.HTTPError as exc:
                 raise ValueError(f"cannot fetch {current}: {exc}") from exc
         raise ValueError(f"{url} redirects more than {self.max_redirects} times")
 
-    async def check_target(self, url: str) -> None:
+    async def _read(self, url: str, response: httpx.Response) -> bytes:
+        if response.status_code != 200:
+            raise ValueError(f"{url} answered HTTP {response.status_code}")
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            raise ValueError(f"{url} is larger than {self.max_bytes} bytes")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body.extend(chunk)
+            if len(body) > self.max_bytes:
+                raise ValueError(f"{url} is larger than {self.max_bytes} bytes")
+        return bytes(body)
+
+    async def check_target(self, url: str) -> IpAddress | None:
+        """The address to connect to for ``url``; raises :class:`UnsafeTarget` when the policy forbids it.
+
+        Every address the host resolves to must be allowed (an attacker controls which one a client would pick);
+        the first one is returned and the request is pinned to it.
+        """
         parts = urlsplit(url)
         if parts.scheme not in self.allowed_schemes:
             raise UnsafeTarget(f"{url}: scheme {parts.scheme!r} is not allowed ({', '.join(self.allowed_schemes)})")
         host = parts.hostname
         if not host:
             raise UnsafeTarget(f"{url} has no host")
-        if self.allow_private:
-            return
         try:
-            literal = ipaddress.ip_address(host)
-            addresses = [literal]
-        except ValueError:
-            loop = asyncio.get_running_loop()
-            try:
-                infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
-            except OSError as exc:
-                raise ValueError(f"cannot resolve host {host}: {exc}") from exc
-            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+            addresses = await lookup(host, parts.port or (443 if parts.scheme == "https" else 80))
+        except OSError as exc:
+            raise ValueError(f"cannot resolve host {host}: {exc}") from exc
+        if not addresses:
+            raise ValueError(f"cannot resolve host {host}: no addresses")
         for address in addresses:
-            if not address.is_global or address.is_multicast:
+            if not self.policy.address_allowed(address):
                 raise UnsafeTarget(
-                    f"{url} resolves to the non-public address {address}; refusing (allow_private is off)"
+                    f"{url} resolves to the non-public address {address}; refusing (allow it with "
+                    f'egress_allow_private = true or egress_allowed_networks = ["{address}/32"])'
                 )
+        return addresses[0]
 
 
 class HttpDidResolver:

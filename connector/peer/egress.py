@@ -63,14 +63,9 @@ class EgressPolicy:
             raise EgressDenied(f"{url}: no host")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            literal = ipaddress.ip_address(host)
-            addresses: list[IpAddress] = [literal]
-        except ValueError:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise EgressDenied(f"{url}: cannot resolve host {host!r} ({exc.strerror})") from exc
-            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+            addresses = await lookup(host, port)
+        except OSError as exc:
+            raise EgressDenied(f"{url}: cannot resolve host {host!r} ({exc.strerror or exc})") from exc
         denied = [a for a in addresses if not self.address_allowed(a)]
         if denied:
             # Refuse when ANY address is forbidden: an attacker controls which one a client would pick.
@@ -79,6 +74,45 @@ class EgressPolicy:
                 f'allow it with egress_allow_private = true or egress_allowed_networks = ["{denied[0]}/32"]'
             )
         return host, addresses[0]
+
+
+async def lookup(host: str, port: int) -> list[IpAddress]:
+    """Every address ``host`` resolves to (a literal address is itself); raises ``OSError`` when it does not."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def pinned_request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    address: IpAddress,
+    *,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | AsyncIterator[bytes] | None = None,
+    request_timeout: float | None = None,
+) -> httpx.Request:
+    """A request for ``url`` that connects to ``address`` (the one that was checked) and no other.
+
+    The URL's host is replaced by the address, the original authority travels in ``Host`` and, for HTTPS, in the
+    TLS SNI (httpcore's ``sni_hostname`` extension), so certificate checks still use the name. No second DNS
+    lookup happens, so a rebinding DNS server cannot swap in a private address after the check.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{address}]" if address.version == 6 else str(address)
+    if parts.port:
+        netloc += f":{parts.port}"
+    pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    merged = {**(headers or {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
+    extensions: dict[str, object] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    if request_timeout is not None:
+        extensions["timeout"] = httpx.Timeout(request_timeout).as_dict()
+    return client.build_request(method, pinned, headers=merged, content=content, extensions=extensions)
 
 
 class GuardedClient:
@@ -122,14 +156,7 @@ class GuardedClient:
         content: bytes | AsyncIterator[bytes] | None,
         request_timeout: float | None,
     ) -> httpx.Request:
-        host, address = await self.policy.resolve(url)
-        parts = urlsplit(url)
-        netloc = f"[{address}]" if address.version == 6 else str(address)
-        if parts.port:
-            netloc += f":{parts.port}"
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        merged = {**(headers or {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
-        extensions: dict[str, object] = {"sni_hostname": host} if parts.scheme == "https" else {}
-        if request_timeout is not None:
-            extensions["timeout"] = httpx.Timeout(request_timeout).as_dict()
-        return self.client.build_request(method, pinned, headers=merged, content=content, extensions=extensions)
+        _, address = await self.policy.resolve(url)
+        return pinned_request(
+            self.client, method, url, address, headers=headers, content=content, request_timeout=request_timeout
+        )

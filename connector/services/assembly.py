@@ -83,8 +83,10 @@ async def assemble(
         allow_private=settings.egress_allow_private, networks=settings.egress_allowed_networks
     )
     guarded = GuardedClient(http, policy)
-    local = settings.egress_allow_private
-    fetcher = GuardedFetcher(http, allow_private=local, allowed_schemes=("https", "http") if local else ("https",))
+    # Plain-HTTP did:web only in development: when private targets are allowed or we serve plain HTTP ourselves
+    # (then peers' DIDs are http too; egress_allowed_networks still bounds where they may point).
+    local = settings.egress_allow_private or settings.base_url.startswith("http://")
+    fetcher = GuardedFetcher(http, policy=policy, allowed_schemes=("https", "http") if local else ("https",))
     resolver = HttpDidResolver(fetcher, scheme="http" if settings.base_url.startswith("http://") else "https")
     anchors = [c for p in settings.trust_anchor_files for c in load_pem_certificates(settings.path(p).read_bytes())]
     wallet = Wallet.from_folder(settings.path(settings.credentials_dir))
