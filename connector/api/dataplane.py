@@ -120,8 +120,6 @@ def answer_error(exc: ConnectorError) -> Response:
 def router(get: Callable[[], UsageControl]) -> APIRouter:
     r = APIRouter(prefix=PREFIX, tags=["data plane"])
 
-    @r.api_route("/transfers/{provider_pid}", methods=METHODS, summary="Pull the data of a transfer")
-    @r.api_route("/transfers/{provider_pid}/{sub_path:path}", methods=METHODS, summary="Pull below the asset's URL")
     async def pull(provider_pid: str, request: Request, sub_path: str = "") -> Response:
         token = _bearer(request)
         if token is None:
@@ -149,12 +147,17 @@ def router(get: Callable[[], UsageControl]) -> APIRouter:
             opened.chunks = None
         return MeteredResponse(opened, watch_disconnect=body is None)
 
-    @r.api_route(
-        "/inbox/{consumer_pid}",
-        methods=["PUT", "POST"],
-        status_code=201,
-        summary="Consumer inbox: the provider pushes a push transfer's bytes here (bearer token of our DataAddress)",
-    )
+    # One route per method: a multi-method route has one operationId for all of them, which makes the OpenAPI
+    # document invalid (duplicate operationId) and FastAPI warn on every /openapi.json request.
+    for method in METHODS:
+        for path, summary, suffix in (
+            ("/transfers/{provider_pid}", "Pull the data of a transfer", ""),
+            ("/transfers/{provider_pid}/{sub_path:path}", "Pull below the asset's URL", "_sub_path"),
+        ):
+            r.add_api_route(
+                path, pull, methods=[method], summary=summary, operation_id=f"pull{suffix}_{method.lower()}"
+            )
+
     async def inbox(consumer_pid: str, request: Request) -> Response:
         try:
             received = await get().inbox.receive(consumer_pid, request.headers.get("authorization"), request.stream())
@@ -162,6 +165,17 @@ def router(get: Callable[[], UsageControl]) -> APIRouter:
             status = {"dataplane-token-invalid": 401, "not-found": 404, "invalid-state": 409}.get(exc.code, 400)
             return problem(status, exc)
         return JSONResponse(received, status_code=201)
+
+    for method in ("PUT", "POST"):
+        r.add_api_route(
+            "/inbox/{consumer_pid}",
+            inbox,
+            methods=[method],
+            status_code=201,
+            operation_id=f"inbox_{method.lower()}",
+            summary="Consumer inbox: the provider pushes a push transfer's bytes here "
+            "(bearer token of our DataAddress)",
+        )
 
     @r.post("/token", summary="Refresh a transfer's data-plane token (while the transfer is STARTED)")
     async def refresh(request: Request) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,12 @@ from typing import Protocol
 import httpx
 
 from connector.dataplane.sources import CHUNK_SIZE, FileInfo, SourceError
+from connector.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+#: The egress guard's error code (``connector.peer.egress.EgressDenied``).
+EGRESS_DENIED = "egress-denied"
 
 #: Headers of a backend's answer passed on to the consumer (hop-by-hop and cookies stay behind).
 FORWARDED_RESPONSE_HEADERS = (
@@ -160,6 +167,8 @@ async def open_upstream(
         response = await client.request(method, url, headers=forwarded, stream=True, content=content)
     except httpx.HTTPError as exc:
         raise SourceError(f"the source is unreachable: {type(exc).__name__}", code="source-unavailable") from exc
+    except ConnectorError as exc:
+        raise _refused_by_egress(exc, "source") from exc
     if response.status_code >= 500:
         await response.aclose()
         raise SourceError(f"the source answered HTTP {response.status_code}", code="source-unavailable")
@@ -176,4 +185,18 @@ async def push_body(
         await response.aclose()
     except httpx.HTTPError as exc:
         raise SourceError(f"the push destination is unreachable or broke off: {type(exc).__name__}") from exc
+    except ConnectorError as exc:
+        raise _refused_by_egress(exc, "push destination") from exc
     return response.status_code
+
+
+def _refused_by_egress(exc: ConnectorError, what: str) -> ConnectorError:
+    """The egress guard refused the backend: the operator's log gets the address and the fix, the other party only
+    a generic reason (the provider's backend URLs and network layout are not the consumer's business)."""
+    if exc.code != EGRESS_DENIED:
+        return exc
+    log.warning("data plane: %s refused by the egress policy: %s", what, exc.message)
+    return SourceError(
+        f"the {what} is not reachable under this connector's egress policy (the operator's log has the details)",
+        code="source-unavailable",
+    )
