@@ -21,8 +21,9 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# `make demo DEMO_ARGS=--keep` leaves the data space running (consoles, URLs and keys are printed).
 demo: $(STAMP)
-	$(BIN)/gxc demo
+	$(BIN)/gxc demo $(DEMO_ARGS)
 
 test: $(STAMP) node-deps lint typecheck imports pytest
 

@@ -67,7 +67,7 @@ def run_demo(
         if as_json:
             console.print_json(json.dumps(result))
         else:
-            _print_summary(space, console, ok, total)
+            _print_summary(space, console, ok, total, keys=keep)
         if keep and ok:
             _keep_running(space, console)
         return ok
@@ -78,15 +78,20 @@ def run_demo(
         space.stop()
 
 
-def _print_summary(space: DataSpace, console: Console, ok: bool, total: float) -> None:
+def _print_summary(space: DataSpace, console: Console, ok: bool, total: float, *, keys: bool = False) -> None:
     verdict = "[bold green]all steps passed[/]" if ok else "[bold red]a step failed[/] (see its result above)"
     console.print(f"{verdict} in {total:.1f} s; {space.bytes_moved:,} bytes moved.")
     where = Table(title="where to look next", show_header=False)
     state = space.state_document()
     for name in ("provider", "consumer"):
-        where.add_row(f"{name} console", state[name]["urls"]["console"])
+        where.add_row(f"{name} console", state[name]["urls"]["console"] + "/")
         where.add_row(f"{name} API docs", state[name]["urls"]["openapi"])
-    where.add_row("catalogue", state["catalog"]["urls"]["base"] + "/docs")
+        if keys:
+            where.add_row(f"{name} API key", state[name]["api_key"])
+    where.add_row("catalogue console", state["catalog"]["urls"]["console"] + "/")
+    where.add_row("catalogue API docs", state["catalog"]["urls"]["openapi"])
+    if keys:
+        where.add_row("catalogue operator key", state["catalog"]["api_key"])
     where.add_row("logs and state", str(space.root))
     where.add_row("URLs and API keys", str(space.root / "demo-state.json"))
     console.print(where)
