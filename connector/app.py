@@ -14,8 +14,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from connector import __version__
-from connector.api import dsp, errors, health, tck, well_known
 from connector.api import console as console_ui
+from connector.api import dsp, errors, health, tck, well_known
 from connector.api import management as management_api
 from connector.api.credentials import router as credentials_router
 from connector.api.dataplane import router as dataplane_router
@@ -70,7 +70,7 @@ def create_app(
         holder_usage["usage"] = app.state.usage = usage
         c.delivery.on_push_started = usage.push.started
         usage.start()
-        runner = OutboxRunner(c.runtime, c.delivery, retry)
+        runner = OutboxRunner(c.runtime, c.delivery, retry or RetryPolicy(lease_seconds=settings.outbox_lease_seconds))
         tasks = [asyncio.create_task(runner.run(), name="outbox")]
         if settings.tck:  # TCK mode (docs/tck.md): seeds + scripted reactions instead of automatic steps
             c.runtime.behaviour = tck_behaviour(c.runtime.behaviour)

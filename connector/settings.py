@@ -91,6 +91,11 @@ class ConnectorSettings(BaseSettings):
     auto_agree: bool = Field(True, description="Agree automatically when the contract policy permits.")
     auto_start_transfers: bool = Field(True, description="Start transfers automatically when the policy permits.")
     auto_accept_offers: bool = Field(False, description="As consumer, accept provider counter-offers automatically.")
+    outbox_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long a worker owns an outbound message it is sending; after a crash, others resend then.",
+    )
     tck: bool = Field(
         False, description="TCK mode: seed the DSP TCK's ids and script its scenarios (docs/tck.md). Tests only."
     )

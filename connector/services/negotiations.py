@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from connector.domain import Agreement, Negotiation, ProcessError
+from connector.domain import Agreement, Negotiation, OutboxStatus, ProcessError, ProcessKind
 from connector.dsp import (
     ContractAgreementMessage,
     ContractAgreementVerificationMessage,
@@ -97,8 +97,38 @@ class Negotiations:
         except InvalidTransition:
             if _RESULT.get(kind) is n.state:
                 return n, False
-            raise
+            acked = await self._implied_ack(tx, n)
+            if acked is None:
+                raise
+            state = machine.next_state(acked.state, sender=sender, kind=kind)
+            n = acked
         return n.evolve(state=state, updated_at=self.rt.now()), True
+
+    async def _implied_ack(self, tx: Transaction, n: Negotiation) -> Negotiation | None:
+        """The peer's answer to a message of ours whose ACK we have not applied yet proves it was delivered.
+
+        Our state moves on the ACK (house rule 2), but the peer may answer before we processed that ACK (a race
+        inside one process, or we were killed after sending): e.g. the consumer's verification arrives while we
+        still record REQUESTED because the ACK of our agreement was lost with the process. Apply that pending
+        message's transition now (and its side effect: the provider's agreement record) and mark it sent so it is
+        not delivered twice; the caller then checks the inbound message against the state after it. Messages we
+        merely hold (``pending``) are not in the outbox, so the TCK's negative cases stay 400.
+        """
+        page = await tx.outbox.list(process_kind=ProcessKind.NEGOTIATION, process_id=n.id, status=OutboxStatus.PENDING)
+        for message in sorted(page.items, key=lambda m: m.created_at):
+            try:
+                state = machine.next_state(n.state, sender=n.role, kind=message.message_type)
+            except InvalidTransition:
+                return None
+            await tx.outbox.mark_sent(message.id)
+            n = n.evolve(state=state, updated_at=self.rt.now())
+            agreed = state is S.AGREED and n.role is Role.PROVIDER and n.agreement is not None
+            if agreed and await tx.agreements.find(n.agreement_id or str((n.agreement or {}).get("@id"))) is None:
+                await tx.agreements.add(
+                    _agreement_entity(n, n.agreement or {}, provider=self.rt.identity.did, consumer=n.counter_party_id)
+                )
+            return n
+        return None
 
     async def _commit(self, tx: Transaction, n: Negotiation) -> Negotiation:
         return await tx.negotiations.update(n)
@@ -145,7 +175,7 @@ class Negotiations:
         """``POST /negotiations/:providerPid/request``: a consumer counter-offer in OFFERED."""
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, Role.PROVIDER, provider_pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, _ = await self._receive(tx, n, K.REQUEST, sender=Role.CONSUMER)
             n = n.evolve(offers=(*n.offers, dict(msg.offer)))
             await tx.negotiations.update(n.evolve(version=n.version), expected_version=n.version)
@@ -163,7 +193,7 @@ class Negotiations:
             raise InvalidTransition("a consumer can only send the ACCEPTED event")
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, Role.PROVIDER, provider_pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.ACCEPTED, sender=Role.CONSUMER)
             sent = False
             if changed:
@@ -181,7 +211,7 @@ class Negotiations:
         """``POST /negotiations/:providerPid/agreement/verification``: VERIFIED, then we finalize."""
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, Role.PROVIDER, provider_pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.VERIFICATION, sender=Role.CONSUMER)
             sent = False
             if changed:
@@ -211,7 +241,7 @@ class Negotiations:
         sender = Role.CONSUMER if role is Role.PROVIDER else Role.PROVIDER
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, role, pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.TERMINATION, sender=sender)
             if changed:
                 reason = "; ".join(str(r) for r in msg.reason or []) or "terminated by the counter-party"
@@ -332,7 +362,7 @@ class Negotiations:
         """``POST :callback/negotiations/:consumerPid/offers``: a provider counter-offer; waits for our decision."""
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, Role.CONSUMER, consumer_pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.OFFER, sender=Role.PROVIDER)
             sent = False
             if changed:
@@ -348,7 +378,7 @@ class Negotiations:
         """``POST :callback/negotiations/:consumerPid/agreement``: check it matches what we asked, then verify."""
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, Role.CONSUMER, consumer_pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.AGREEMENT, sender=Role.PROVIDER)
             sent = False
             if changed:
@@ -405,7 +435,7 @@ class Negotiations:
             raise InvalidTransition("a provider can only send the FINALIZED event")
         async with self.rt.store.transaction() as tx:
             n = await self._owned(tx, Role.CONSUMER, consumer_pid, caller)
-            _same_pids(n, msg.consumer_pid, msg.provider_pid)
+            n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.FINALIZED, sender=Role.PROVIDER)
             if changed:
                 n = await self._commit(tx, n)
@@ -543,11 +573,16 @@ class Negotiations:
         return n
 
 
-def _same_pids(n: Negotiation, consumer_pid: str | None, provider_pid: str | None) -> None:
+def _same_pids(n: Negotiation, consumer_pid: str | None, provider_pid: str | None) -> Negotiation:
+    """Check the message's pids; a providerPid we have not recorded yet (the ACK of our request was lost, e.g.
+    with a crash) is learned from the provider's message, so our answers reach the right process."""
     if consumer_pid is not None and n.consumer_pid is not None and consumer_pid != n.consumer_pid:
         raise InvalidTransition(f"consumerPid {consumer_pid!r} does not belong to this negotiation")
     if provider_pid is not None and n.provider_pid is not None and provider_pid != n.provider_pid:
         raise InvalidTransition(f"providerPid {provider_pid!r} does not belong to this negotiation")
+    if n.provider_pid is None and provider_pid:
+        return n.evolve(provider_pid=provider_pid)
+    return n
 
 
 def _party(value: Any) -> Any:

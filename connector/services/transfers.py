@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector.dataplane.access_tokens import issue_access_token
-from connector.domain import ClaimsSnapshot, Negotiation, ProcessError, TransferProcess
+from connector.domain import ClaimsSnapshot, Negotiation, OutboxStatus, ProcessError, ProcessKind, TransferProcess
 from connector.dsp import (
     DataAddress,
     DspError,
@@ -89,14 +89,33 @@ class Transfers:
             raise ProcessNotFound(f"no transfer process {pid!r} with you")
         return found
 
-    def _receive(self, t: TransferProcess, kind: K, sender: Role) -> tuple[TransferProcess, bool]:
+    async def _receive(
+        self, tx: Transaction, t: TransferProcess, kind: K, sender: Role
+    ) -> tuple[TransferProcess, bool]:
         try:
             state = machine.next_state(t.state, sender=sender, kind=kind)
         except InvalidTransition:
             if _RESULT.get(kind) is t.state:
                 return t, False
-            raise
+            acked = await self._implied_ack(tx, t)
+            if acked is None:
+                raise
+            state = machine.next_state(acked.state, sender=sender, kind=kind)
+            t = acked
         return t.evolve(state=state, updated_at=self.rt.now()), True
+
+    async def _implied_ack(self, tx: Transaction, t: TransferProcess) -> TransferProcess | None:
+        """The peer answered a message of ours whose ACK we have not applied (lost with a crash, or still in
+        flight): apply that message's transition and mark it sent (see ``Negotiations._implied_ack``)."""
+        page = await tx.outbox.list(process_kind=ProcessKind.TRANSFER, process_id=t.id, status=OutboxStatus.PENDING)
+        for message in sorted(page.items, key=lambda m: m.created_at):
+            try:
+                state = machine.next_state(t.state, sender=t.role, kind=message.message_type)
+            except InvalidTransition:
+                return None
+            await tx.outbox.mark_sent(message.id)
+            return t.evolve(state=state, updated_at=self.rt.now())
+        return None
 
     # -- provider: inbound -------------------------------------------------------------------------------------
 
@@ -233,8 +252,8 @@ class Transfers:
         sender = Role.CONSUMER if role is Role.PROVIDER else Role.PROVIDER
         async with self.rt.store.transaction() as tx:
             t = await self._owned(tx, role, pid, caller)
-            _same_pids(t, msg.consumer_pid, msg.provider_pid)
-            t, changed = self._receive(t, msg.kind, sender)
+            t = _same_pids(t, msg.consumer_pid, msg.provider_pid)
+            t, changed = await self._receive(tx, t, msg.kind, sender)
             sent = False
             if changed:
                 if isinstance(msg, TransferStartMessage) and msg.data_address is not None:
@@ -360,11 +379,16 @@ class Transfers:
         return t
 
 
-def _same_pids(t: TransferProcess, consumer_pid: str | None, provider_pid: str | None) -> None:
+def _same_pids(t: TransferProcess, consumer_pid: str | None, provider_pid: str | None) -> TransferProcess:
+    """Check the message's pids; a providerPid we have not recorded yet (the ACK of our request was lost, e.g.
+    with a crash) is learned from the provider's message, so our answers reach the right process."""
     if consumer_pid is not None and t.consumer_pid is not None and consumer_pid != t.consumer_pid:
         raise InvalidTransition(f"consumerPid {consumer_pid!r} does not belong to this transfer")
     if provider_pid is not None and t.provider_pid is not None and provider_pid != t.provider_pid:
         raise InvalidTransition(f"providerPid {provider_pid!r} does not belong to this transfer")
+    if t.provider_pid is None and provider_pid:
+        return t.evolve(provider_pid=provider_pid)
+    return t
 
 
 def transfer_json(t: TransferProcess) -> dict[str, Any]:
