@@ -105,30 +105,7 @@ class Negotiations:
         return n.evolve(state=state, updated_at=self.rt.now()), True
 
     async def _implied_ack(self, tx: Transaction, n: Negotiation) -> Negotiation | None:
-        """The peer's answer to a message of ours whose ACK we have not applied yet proves it was delivered.
-
-        Our state moves on the ACK (house rule 2), but the peer may answer before we processed that ACK (a race
-        inside one process, or we were killed after sending): e.g. the consumer's verification arrives while we
-        still record REQUESTED because the ACK of our agreement was lost with the process. Apply that pending
-        message's transition now (and its side effect: the provider's agreement record) and mark it sent so it is
-        not delivered twice; the caller then checks the inbound message against the state after it. Messages we
-        merely hold (``pending``) are not in the outbox, so the TCK's negative cases stay 400.
-        """
-        page = await tx.outbox.list(process_kind=ProcessKind.NEGOTIATION, process_id=n.id, status=OutboxStatus.PENDING)
-        for message in sorted(page.items, key=lambda m: m.created_at):
-            try:
-                state = machine.next_state(n.state, sender=n.role, kind=message.message_type)
-            except InvalidTransition:
-                return None
-            await tx.outbox.mark_sent(message.id)
-            n = n.evolve(state=state, updated_at=self.rt.now())
-            agreed = state is S.AGREED and n.role is Role.PROVIDER and n.agreement is not None
-            if agreed and await tx.agreements.find(n.agreement_id or str((n.agreement or {}).get("@id"))) is None:
-                await tx.agreements.add(
-                    _agreement_entity(n, n.agreement or {}, provider=self.rt.identity.did, consumer=n.counter_party_id)
-                )
-            return n
-        return None
+        return await implied_ack(self.rt, tx, n)
 
     async def _commit(self, tx: Transaction, n: Negotiation) -> Negotiation:
         return await tx.negotiations.update(n)
@@ -571,6 +548,33 @@ class Negotiations:
             n = await self._terminate(tx, n, code="terminated-by-operator", reason=reason)
         self._after_commit(n, sent=True)
         return n
+
+
+async def implied_ack(rt: Runtime, tx: Transaction, n: Negotiation) -> Negotiation | None:
+    """The peer's answer to a message of ours whose ACK we have not applied yet proves it was delivered.
+
+    Our state moves on the ACK (house rule 2), but the peer may answer before we processed that ACK (a race
+    inside one process, or we were killed after sending): e.g. the consumer's verification arrives while we
+    still record REQUESTED because the ACK of our agreement was lost with the process. Apply that pending
+    message's transition now (and its side effect: the provider's agreement record) and mark it sent so it is
+    not delivered twice; the caller then checks the inbound message against the state after it. Messages we
+    merely hold (``pending``) are not in the outbox, so the TCK's negative cases stay 400.
+    """
+    page = await tx.outbox.list(process_kind=ProcessKind.NEGOTIATION, process_id=n.id, status=OutboxStatus.PENDING)
+    for message in sorted(page.items, key=lambda m: m.created_at):
+        try:
+            state = machine.next_state(n.state, sender=n.role, kind=message.message_type)
+        except InvalidTransition:
+            return None
+        await tx.outbox.mark_sent(message.id)
+        n = n.evolve(state=state, updated_at=rt.now())
+        agreed = state is S.AGREED and n.role is Role.PROVIDER and n.agreement is not None
+        if agreed and await tx.agreements.find(n.agreement_id or str((n.agreement or {}).get("@id"))) is None:
+            await tx.agreements.add(
+                _agreement_entity(n, n.agreement or {}, provider=rt.identity.did, consumer=n.counter_party_id)
+            )
+        return n
+    return None
 
 
 def _same_pids(n: Negotiation, consumer_pid: str | None, provider_pid: str | None) -> Negotiation:

@@ -39,6 +39,7 @@ from connector.dsp.states import NegotiationState, Role, TransferMessageKind, Tr
 from connector.errors import ConnectorError
 from connector.services.caller import Caller
 from connector.services.events import Event
+from connector.services.negotiations import implied_ack
 from connector.services.outbox import transfer_message
 from connector.services.runtime import Runtime
 from connector.services.usage.world import usage_world
@@ -142,6 +143,12 @@ class Transfers:
             ):
                 raise TransferRefused(f"no agreement {msg.agreement_id!r} with you", code="unknown-agreement")
             negotiation = await tx.negotiations.get(agreement.negotiation_id)
+            if negotiation.state is NegotiationState.VERIFIED:
+                # The consumer asks for a transfer, so it has our FINALIZED event although we have not applied
+                # its ACK yet (the request may overtake it): the ACK is implied.
+                acked = await implied_ack(self.rt, tx, negotiation)
+                if acked is not None:
+                    negotiation = await tx.negotiations.update(acked)
             if negotiation.state is not NegotiationState.FINALIZED:
                 raise TransferRefused(
                     f"agreement {msg.agreement_id} is not finalized (negotiation {negotiation.state})",

@@ -1,0 +1,301 @@
+"""Contract negotiation latency and throughput between two connectors on loopback (issue 5), with a same-run
+baseline.
+
+Two ``gxc connector serve`` processes (provider and consumer, real DCP tokens, real DID resolution over HTTP) on
+SQLite and on PostgreSQL (``GXC_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/postgres; each run
+creates and drops its own databases). Measured through the consumer's management API:
+
+- ``negotiation``: request -> FINALIZED, as the consumer records it (``createdAt`` of the negotiation to the
+  ``updatedAt`` of its FINALIZED state: 6 DSP messages, each persisted and ACKed, plus the provider's policy
+  decision over the consumer's verified credentials);
+- ``negotiation + transfer``: the same, then TransferRequestMessage -> STARTED (pull, with the access token);
+- with 1 and with 16 concurrent clients of the consumer; p50/p95 latency and negotiations/s (wall clock).
+
+Baseline: the raw HTTP round trip of one DSP GET on the same provider (``/.well-known/dspace-version``, the DSP
+metadata endpoint, measured with the same client). Ratios are latency / baseline p50.
+
+    .venv/bin/python bench/negotiation.py [--n 200] [--db sqlite,postgres] [--profile DIR]
+
+``--profile DIR`` runs both connectors under cProfile and writes ``provider.prof``/``consumer.prof`` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from connector.identity.participant import init_participant
+from connector.settings import load_settings
+from self_descriptions.certificates import create_development_pki
+
+OPEN = {
+    "@context": "http://www.w3.org/ns/odrl.jsonld",
+    "@type": "Set",
+    "uid": "urn:policy:open",
+    "permission": [{"action": "use"}],
+}
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Connector:
+    name: str
+    base: str
+    key: str
+    proc: subprocess.Popen[bytes]
+
+    def api(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        return httpx.AsyncClient(
+            base_url=self.base + "/api/management/v1", headers={"X-Api-Key": self.key}, timeout=60, limits=limits
+        )
+
+
+def start(root: Path, name: str, pki: Any, database_url: str | None, profile: Path | None) -> Connector:
+    port = free_port()
+    state = root / name
+    now = dt.datetime.now(dt.UTC)
+    init_participant(
+        state, participant_name=name, host="127.0.0.1", port=port, public_url=None, alg="ES256", now=now, pki=pki
+    )
+    config = state / "gxc.toml"
+    extra = {"log_level": '"warning"'}
+    if database_url:
+        extra["database_url"] = f'"{database_url}"'
+    lines = [line for line in config.read_text(encoding="utf-8").splitlines() if line.split(" =")[0] not in extra]
+    lines += [f"{key} = {value}" for key, value in extra.items()]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = load_settings(config)
+    gxc = [sys.executable, "-c", "from connector.cli import main; main()"]
+    if profile is not None:
+        gxc = [sys.executable, "-c", _PROFILED.format(out=str(profile / f"{name}.prof"))]
+    proc = subprocess.Popen(
+        [*gxc, "connector", "serve", "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    key = settings.management_api_key.get_secret_value() if settings.management_api_key else ""
+    connector = Connector(name, settings.base_url, key, proc)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(connector.base + "/health", timeout=1).status_code == 200:
+                return connector
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{name} did not start")
+
+
+# cProfile over the whole process, written at SIGINT (uvicorn exits cleanly on it).
+_PROFILED = """
+import cProfile, sys
+sys.argv = ["gxc"] + sys.argv[1:]
+profiler = cProfile.Profile()
+profiler.enable()
+try:
+    from connector.cli import main
+    main()
+finally:
+    profiler.disable()
+    profiler.dump_stats({out!r})
+"""
+
+
+def stop(c: Connector) -> None:
+    if c.proc.poll() is None:
+        c.proc.send_signal(signal.SIGINT)
+        try:
+            c.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            c.proc.kill()
+            c.proc.wait()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _duration(item: dict[str, Any]) -> float:
+    created = dt.datetime.fromisoformat(item["createdAt"])
+    updated = dt.datetime.fromisoformat(item["updatedAt"])
+    return (updated - created).total_seconds()
+
+
+async def negotiate(api: httpx.AsyncClient, provider: str, offer_id: str) -> float:
+    r = await api.post(
+        "/negotiations", json={"counterPartyAddress": provider, "offerId": offer_id}, params={"wait": 30}
+    )
+    n = r.json()
+    if n.get("state") != "FINALIZED":
+        raise SystemExit(f"negotiation did not finalize: {n}")
+    return _duration(n)
+
+
+async def negotiate_and_transfer(api: httpx.AsyncClient, provider: str, offer_id: str) -> float:
+    r = await api.post(
+        "/negotiations", json={"counterPartyAddress": provider, "offerId": offer_id}, params={"wait": 30}
+    )
+    n = r.json()
+    if n.get("state") != "FINALIZED":
+        raise SystemExit(f"negotiation did not finalize: {n}")
+    r = await api.post("/transfers", json={"agreementId": n["agreementId"]}, params={"wait": 30})
+    t = r.json()
+    if t.get("state") != "STARTED":
+        raise SystemExit(f"transfer did not start: {t}")
+    # negotiation (server-recorded) + transfer request -> STARTED (server-recorded); the client's catalog
+    # look-up before the negotiation is not part of either.
+    return _duration(n) + _duration(t)
+
+
+async def run_load(n: int, concurrency: int, one: Callable[[], Awaitable[float]]) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue = list(range(n))
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            latencies.append(await one())
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - began
+
+
+async def baseline(base: str, n: int) -> float:
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(20):
+            await client.get(base + "/.well-known/dspace-version")
+        times = []
+        for _ in range(n):
+            began = time.perf_counter()
+            r = await client.get(base + "/.well-known/dspace-version")
+            times.append(time.perf_counter() - began)
+            assert r.status_code == 200
+    return statistics.median(times)
+
+
+async def bench_db(
+    label: str, database_urls: tuple[str | None, str | None], n: int, profile: Path | None
+) -> list[list[str]]:
+    rows: list[list[str]] = []
+    pki = create_development_pki(now=dt.datetime.now(dt.UTC), name="bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        provider = start(root, "provider", pki, database_urls[0], profile)
+        consumer = start(root, "consumer", pki, database_urls[1], profile)
+        try:
+            async with provider.api() as p_api, consumer.api() as c_api:
+                data = root / "data.csv"
+                data.write_text("a,b\n1,2\n", encoding="utf-8")
+                await p_api.post(
+                    "/assets", json={"id": "d", "title": "d", "dataAddress": {"kind": "file", "path": str(data)}}
+                )
+                await p_api.post("/policies", json={"id": "open", "policy": OPEN})
+                await p_api.post(
+                    "/contract-definitions",
+                    json={"id": "cd", "accessPolicyId": "open", "contractPolicyId": "open", "assetIds": ["d"]},
+                )
+                catalog = (await c_api.post("/catalog/request", json={"counterPartyAddress": provider.base})).json()
+                offer_id = catalog["catalog"]["dataset"][0]["hasPolicy"][0]["@id"]
+                for _ in range(10):  # warm-up: DID documents cached, connections open, code paths imported
+                    await negotiate(c_api, provider.base, offer_id)
+                base = await baseline(provider.base, 200)
+                rows.append([label, "baseline: DSP GET round trip", "1", f"{base * 1000:.2f}", "", "", "1.0x"])
+                for name, one in (
+                    ("request -> FINALIZED", negotiate),
+                    ("negotiation + transfer STARTED", negotiate_and_transfer),
+                ):
+                    for concurrency in (1, 16):
+                        count = n if concurrency > 1 else max(20, n // 4)
+                        latencies, wall = await run_load(
+                            count, concurrency, lambda one=one: one(c_api, provider.base, offer_id)
+                        )
+                        p50, p95 = pct(latencies, 0.5), pct(latencies, 0.95)
+                        rows.append(
+                            [
+                                label,
+                                name,
+                                str(concurrency),
+                                f"{p50 * 1000:.1f}",
+                                f"{p95 * 1000:.1f}",
+                                f"{count / wall:.1f}",
+                                f"{p50 / base:.0f}x",
+                            ]
+                        )
+                        print(" | ".join(rows[-1]), flush=True)
+        finally:
+            stop(consumer)
+            stop(provider)
+    return rows
+
+
+async def with_postgres(url: str, n: int, profile: Path | None) -> list[list[str]]:
+    import asyncpg  # only needed here
+
+    suffix = uuid.uuid4().hex[:8]
+    names = (f"gxc_bench_provider_{suffix}", f"gxc_bench_consumer_{suffix}")
+    admin = await asyncpg.connect(url)
+    try:
+        for db in names:
+            await admin.execute(f'CREATE DATABASE "{db}"')
+        root_url = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        return await bench_db("postgres", (f"{root_url}/{names[0]}", f"{root_url}/{names[1]}"), n, profile)
+    finally:
+        for db in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=200, help="negotiations per concurrent run (16 clients)")
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats of both connectors here")
+    args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    rows: list[list[str]] = []
+    for db in args.db.split(","):
+        if db == "sqlite":
+            rows += await bench_db("sqlite", (None, None), args.n, args.profile)
+        elif db == "postgres":
+            url = os.environ.get("GXC_TEST_POSTGRES_URL") or DEFAULT_PG
+            try:
+                rows += await with_postgres(url.replace("postgresql+asyncpg://", "postgresql://"), args.n, args.profile)
+            except (OSError, ImportError) as exc:
+                print(f"PostgreSQL skipped: {exc}", flush=True)
+    header = ["store", "measure", "clients", "p50 ms", "p95 ms", "negotiations/s", "p50 / baseline"]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
