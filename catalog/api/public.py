@@ -28,6 +28,8 @@ from self_descriptions.did import ServiceEndpoint
 DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
 JWT_TYPES = ("application/vp+jwt", "application/jwt", "text/plain", "application/vc+jwt")
 MAX_PAGE = 500
+#: Offsets and sequence numbers reach SQL as 64-bit integers; larger ones are refused (422), not a driver error.
+MAX_SQL_INT = 2**62
 
 _SUBMISSION_EXAMPLES = {
     "application/vp+jwt": {"schema": {"type": "string"}, "example": "eyJhbGciOiJFUzI1NiIsInR5cCI6InZwK2p3dCJ9...."},
@@ -209,7 +211,7 @@ def router() -> APIRouter:
         purpose: Annotated[list[str] | None, Query(description="ODRL purpose constraint value")] = None,
         membership: Annotated[list[str] | None, Query(description="required | not-required")] = None,
         source: Annotated[list[str] | None, Query(description="self-description | dsp")] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     ) -> JSONResponse:
         rt = _runtime(request)
@@ -240,7 +242,7 @@ def router() -> APIRouter:
     )
     async def catalog_of_catalogs(
         request: Request,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> JSONResponse:
         rt = _runtime(request)
@@ -327,7 +329,7 @@ def router() -> APIRouter:
     )
     async def feed(
         request: Request,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
         rt = _runtime(request)

@@ -65,6 +65,10 @@ def normalise(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, 
         compacted = jsonld.compact(expanded, {"@context": [DSP_CONTEXT_URL]}, pyld_options(loader))
     except jsonld.JsonLdError as exc:
         raise _translate(exc) from exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # pyld lets some malformed input escape as plain Python errors (e.g. "invalid baseIRI" as ValueError);
+        # the body is hostile input, so that is a 400 with the reason, never a 500 (found by fuzzing, issue 9).
+        raise JsonLdNormalisationFailed(f"invalid JSON-LD: {type(exc).__name__}: {str(exc)[:300]}") from exc
     if not isinstance(compacted, dict):
         raise JsonLdNormalisationFailed("JSON-LD compaction did not produce an object")
     if "@graph" in compacted:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector.api.body import LimitedBodyRoute
 from connector.api.management.idempotency import idempotent
 from connector.api.management.problems import Problem, ProblemError
 from connector.domain import Asset, ContractDefinition, FileDataAddress, HttpDataAddress, PolicyDefinition
@@ -119,12 +120,15 @@ def page_json(items: list[dict[str, Any]], offset: int, next_offset: int | None)
     return {"items": items, "offset": offset, "nextOffset": next_offset}
 
 
-Offset = Annotated[int, Query(ge=0)]
+#: Offsets and sequence numbers reach SQL as 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT): a larger value
+#: would be an OverflowError in the driver (a 500); bounded here it is a 422 with the reason.
+MAX_SQL_INT = 2**62
+Offset = Annotated[int, Query(ge=0, le=MAX_SQL_INT)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def router(get: Callable[[], Connector]) -> APIRouter:
-    r = APIRouter(tags=["management: offering"], responses=ERRORS)
+    r = APIRouter(tags=["management: offering"], responses=ERRORS, route_class=LimitedBodyRoute)
 
     # -- assets ------------------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector.api.body import LimitedBodyRoute
 from connector.api.management.problems import ProblemError
 from connector.identity.wallet import HeldCredential
 from connector.services.assembly import Connector
@@ -27,7 +28,7 @@ def _save(path: Path, token: str) -> None:
 
 
 def router(get: Callable[[], Connector], folder: Path) -> APIRouter:
-    r = APIRouter(tags=["management: credentials"])
+    r = APIRouter(tags=["management: credentials"], route_class=LimitedBodyRoute)
 
     @r.get("/credentials", summary="Credentials held and presented to verifiers (DCP)")
     async def list_credentials() -> dict[str, Any]:

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector.api.body import LimitedBodyRoute
 from connector.api.dataplane import MeteredResponse
-from connector.api.management.catalog_admin import ERRORS, Limit, Offset, page_json
+from connector.api.management.catalog_admin import ERRORS, MAX_SQL_INT, Limit, Offset, page_json
 from connector.api.management.idempotency import idempotent
 from connector.api.management.problems import ProblemError
 from connector.dataplane.ledger import LedgerError
@@ -104,7 +105,7 @@ Wait = Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to
 
 
 def router(get: Callable[[], Connector]) -> APIRouter:
-    r = APIRouter(tags=["management: processes"], responses=ERRORS)
+    r = APIRouter(tags=["management: processes"], responses=ERRORS, route_class=LimitedBodyRoute)
 
     @r.post("/catalog/request", summary="Fetch a peer's DSP catalog (as seen by us)")
     async def catalog_request(body: CatalogRequestIn) -> dict[str, Any]:
@@ -244,7 +245,7 @@ def router(get: Callable[[], Connector]) -> APIRouter:
     @r.get("/ledger", summary="This participant's usage ledger (signed, hash-chained records in order)")
     async def ledger(
         request: Request,
-        after: Annotated[int, Query(ge=0, description="Records after this seq")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SQL_INT, description="Records after this seq")] = 0,
         limit: Limit = 100,
         transfer_id: Annotated[str | None, Query(alias="transferId")] = None,
     ) -> dict[str, Any]:

@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from connector.api.body import LimitedBodyRoute
 from connector.api.management.problems import ProblemError
 from connector.services.assembly import Connector
 
 
 def router(get: Callable[[], Connector]) -> APIRouter:
-    r = APIRouter(tags=["management: self-description"])
+    r = APIRouter(tags=["management: self-description"], route_class=LimitedBodyRoute)
 
     @r.post("/self-description/publish", summary="Build, sign, certify and publish the self-description")
     async def publish() -> dict[str, Any]:
