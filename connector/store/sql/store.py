@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -35,11 +37,23 @@ class SqlTransaction:
         self.obligations = SqlObligations(conn)
 
 
+#: Set while this task holds the in-process SQLite write turn (a nested transaction then does not queue for it).
+_HOLDING_TURN: ContextVar[bool] = ContextVar("_HOLDING_TURN", default=False)
+
+
 class SqlStore:
-    """A :class:`connector.store.protocols.Store` on SQLite or PostgreSQL. Create it with :meth:`open`."""
+    """A :class:`connector.store.protocols.Store` on SQLite or PostgreSQL. Create it with :meth:`open`.
+
+    SQLite transactions take the write lock up front (``BEGIN IMMEDIATE``, see ``engine``); when two of one
+    process's transactions meet there, the loser polls in SQLite's busy handler, sleeping 1, 2, 5 ... 100 ms
+    between tries. That polling was the largest cost of a negotiation (bench/negotiation.py), so this process's
+    transactions take turns on an asyncio lock first (FIFO, woken at once); SQLite's busy timeout still guards
+    against other processes on the same file.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     async def open(cls, url: str, *, upgrade: bool = True) -> SqlStore:
@@ -52,8 +66,17 @@ class SqlStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         """Commit when the block exits normally; roll back (nothing persisted) when it raises."""
-        async with self._engine.connect() as conn, conn.begin():
-            yield SqlTransaction(conn)
+        if self._turn is None or _HOLDING_TURN.get():
+            async with self._engine.connect() as conn, conn.begin():
+                yield SqlTransaction(conn)
+            return
+        async with self._turn:
+            holding = _HOLDING_TURN.set(True)
+            try:
+                async with self._engine.connect() as conn, conn.begin():
+                    yield SqlTransaction(conn)
+            finally:
+                _HOLDING_TURN.reset(holding)
 
     async def remember_jti(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
         async with self.transaction() as tx:
