@@ -153,11 +153,15 @@ def make_context(
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
     chains: ChainValidator | None = None,
+    leeway: dt.timedelta = dt.timedelta(0),
 ) -> VerificationContext:
-    """``trust_anchors=None`` disables the x5u chain check (trust ``not-checked``)."""
+    """``trust_anchors=None`` disables the x5u chain check (trust ``not-checked``); ``leeway`` tolerates clock skew
+    between issuer and verifier on validity bounds (VCDM 2.0 leaves it to the verifier; JWT practice is <= 60 s)."""
     if chains is None and trust_anchors is not None:
         chains = ChainValidator(trust_anchors, x5u_fetcher)
-    return VerificationContext(resolver=resolver, chains=chains, now=now, loader=loader, limits=limits)
+    return VerificationContext(
+        resolver=resolver, chains=chains, now=now, loader=loader, limits=limits, leeway=leeway
+    )
 
 
 # --- entry points -------------------------------------------------------------------------------------------

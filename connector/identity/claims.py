@@ -19,7 +19,7 @@ The result is the plain mapping ``policies`` expects in ``World.claims`` (keys a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ from self_descriptions.trust import X5uFetcher
 from self_descriptions.verify import CredentialAssessment, assess_presentation, make_context
 
 GX = "https://w3id.org/gaia-x/development#"
+#: Tolerated clock difference between a credential's issuer and us on validFrom/validUntil.
+CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,14 @@ class ClaimsResolver:
         trusted_issuers: Sequence[str],
         trust_anchors: Sequence[x509.Certificate] | None,
         x5u_fetcher: X5uFetcher | None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.peers = peers
         self.resolver = resolver
         self.trusted_issuers = frozenset(trusted_issuers)
         self.trust_anchors = trust_anchors
         self.x5u_fetcher = x5u_fetcher
+        self.clock = clock
 
     async def claims_for(self, caller: VerifiedCaller, *, now: dt.datetime) -> CallerClaims:
         base: dict[str, Any] = {"participant": caller.did}
@@ -90,8 +94,16 @@ class ClaimsResolver:
         presentations = answer.body.get("presentation")
         if not isinstance(presentations, list):
             return CallerClaims(base, ("malformed PresentationResponseMessage: no presentation list",))
+        # The holder signs its presentation "now" by its own clock, after our request left: verify at the time the
+        # answer arrived (not when we asked) and tolerate clock skew, or a presentation made a moment after the
+        # second in which we asked looks "not yet valid" (seen under load).
+        arrived = max(now, self.clock()) if self.clock is not None else now
         ctx = make_context(
-            resolver=self.resolver, trust_anchors=self.trust_anchors, now=now, x5u_fetcher=self.x5u_fetcher
+            resolver=self.resolver,
+            trust_anchors=self.trust_anchors,
+            now=arrived,
+            x5u_fetcher=self.x5u_fetcher,
+            leeway=CLOCK_SKEW,
         )
         claims: dict[str, Any] = dict(base)
         problems: list[str] = []

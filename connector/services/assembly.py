@@ -102,6 +102,7 @@ async def assemble(
         trusted_issuers=settings.trusted_issuers,
         trust_anchors=anchors,
         x5u_fetcher=HttpX5uFetcher(fetcher),
+        clock=clock,
     )
     runtime = Runtime(
         identity=identity,
