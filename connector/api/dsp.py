@@ -53,7 +53,7 @@ from connector.services.negotiations import Negotiations
 from connector.services.provider_catalog import ProviderCatalog
 from connector.services.runtime import CALLBACK_PREFIX, Runtime
 from connector.services.transfers import Transfers
-from connector.store.errors import NotFound
+from connector.store.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=DspModel)
@@ -114,6 +114,9 @@ def router(get_services: Callable[[], DspServices]) -> APIRouter:
         claims = (
             await rt.claims.claims_for(token, now=rt.now()) if with_claims else CallerClaims({"participant": token.did})
         )
+        if claims.problems:
+            # Policies then see fewer claims and may deny: say why here (the deny report says which claim).
+            log.warning("claims of %s incomplete: %s", token.did, "; ".join(claims.problems)[:1000])
         return Caller(token, claims)
 
     async def handle(
@@ -131,6 +134,11 @@ def router(get_services: Callable[[], DspServices]) -> APIRouter:
         except NotFound as exc:
             missing = ProcessNotFound(exc.message)
             return JSONResponse(error_body(missing, provider_pid, consumer_pid), status_code=404)
+        except Conflict as exc:
+            # The process changed under us (e.g. our ACK processing of the same process ran concurrently): the
+            # message is fine, so answer 409, which senders retry, rather than a 400 that terminates the process.
+            busy = DspError(f"{exc.message}; send again", code="conflict", status=409)
+            return JSONResponse(error_body(busy, provider_pid, consumer_pid), status_code=409)
         except ConnectorError as exc:
             refused = DspError(exc.message, code=exc.code)
             return JSONResponse(error_body(refused, provider_pid, consumer_pid), status_code=400)
