@@ -99,6 +99,11 @@ class Negotiations:
                 return n, False
             acked = await self._implied_ack(tx, n)
             if acked is None:
+                # Our ACK processing may have committed since we read the process (PostgreSQL runs them truly
+                # concurrently): judge the message against the current state before refusing it.
+                fresh = await tx.negotiations.get(n.id)
+                if fresh.version != n.version:
+                    return await self._receive(tx, fresh, kind, sender=sender)
                 raise
             state = machine.next_state(acked.state, sender=sender, kind=kind)
             n = acked

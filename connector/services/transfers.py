@@ -100,6 +100,9 @@ class Transfers:
                 return t, False
             acked = await self._implied_ack(tx, t)
             if acked is None:
+                fresh = await tx.transfers.get(t.id)  # our ACK processing may have committed meanwhile
+                if fresh.version != t.version:
+                    return await self._receive(tx, fresh, kind, sender)
                 raise
             state = machine.next_state(acked.state, sender=sender, kind=kind)
             t = acked
