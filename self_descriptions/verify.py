@@ -159,9 +159,7 @@ def make_context(
     between issuer and verifier on validity bounds (VCDM 2.0 leaves it to the verifier; JWT practice is <= 60 s)."""
     if chains is None and trust_anchors is not None:
         chains = ChainValidator(trust_anchors, x5u_fetcher)
-    return VerificationContext(
-        resolver=resolver, chains=chains, now=now, loader=loader, limits=limits, leeway=leeway
-    )
+    return VerificationContext(resolver=resolver, chains=chains, now=now, loader=loader, limits=limits, leeway=leeway)
 
 
 # --- entry points -------------------------------------------------------------------------------------------

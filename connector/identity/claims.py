@@ -30,12 +30,16 @@ from connector.identity.wallet import DCP_CONTEXT, TYPE_SCOPE
 from connector.peer.client import PeerClient, PeerUnreachable
 from connector.peer.egress import EgressDenied
 from self_descriptions.did import DidError, DidResolver
-from self_descriptions.trust import X5uFetcher
+from self_descriptions.trust import ChainValidator, X5uFetcher
 from self_descriptions.verify import CredentialAssessment, assess_presentation, make_context
 
 GX = "https://w3id.org/gaia-x/development#"
 #: Tolerated clock difference between a credential's issuer and us on validFrom/validUntil.
 CLOCK_SKEW = dt.timedelta(seconds=60)
+#: How long verified claims of a caller are reused. A credential revoked or expired in this window is noticed at
+#: most this late; failures are never cached.
+CLAIMS_TTL = dt.timedelta(seconds=30)
+CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,25 @@ class ClaimsResolver:
         self.trust_anchors = trust_anchors
         self.x5u_fetcher = x5u_fetcher
         self.clock = clock
+        # One chain validator for the process: it caches validated x5u chains for their validity window.
+        self.chains = ChainValidator(trust_anchors, x5u_fetcher) if trust_anchors is not None else None
+        self._cache: dict[tuple[str, frozenset[str]], tuple[dt.datetime, CallerClaims]] = {}
 
     async def claims_for(self, caller: VerifiedCaller, *, now: dt.datetime) -> CallerClaims:
+        """The caller's verified claims; complete results are reused for :data:`CLAIMS_TTL` (a catalog request, the
+        negotiation and the transfer request of one consumer follow each other within seconds)."""
+        key = (caller.did, frozenset(caller.scopes))
+        cached = self._cache.get(key)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        claims = await self._fetch(caller, now=now)
+        if not claims.problems:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = (now + CLAIMS_TTL, claims)
+        return claims
+
+    async def _fetch(self, caller: VerifiedCaller, *, now: dt.datetime) -> CallerClaims:
         base: dict[str, Any] = {"participant": caller.did}
         if caller.access_token is None:
             return CallerClaims(base, ("the caller sent no access token for its credential service",))
@@ -104,6 +125,7 @@ class ClaimsResolver:
             now=arrived,
             x5u_fetcher=self.x5u_fetcher,
             leeway=CLOCK_SKEW,
+            chains=self.chains,
         )
         claims: dict[str, Any] = dict(base)
         problems: list[str] = []
