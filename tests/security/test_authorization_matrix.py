@@ -1,0 +1,582 @@
+"""Authorization matrix (issue 9 §1): every endpoint of the connector app x every kind of caller.
+
+The routes are read from ``app.routes`` and each must have an entry in :data:`ROUTES` saying how it authenticates,
+so a new endpoint without an entry fails :func:`test_every_route_has_an_authorization_entry`. The groups:
+
+- ``dsp-provider`` / ``dsp-callback`` (DCP self-issued token; the process must be the caller's): no token, wrong
+  audience, expired, replayed ``jti``, another participant (a valid member with its own token), the correct
+  participant. Authentication failures answer 404 with code ``unauthorized``; another participant gets 404 on a
+  process that is not its own and the process does not move, whatever valid message it sends;
+- ``management`` (``X-Api-Key``): no key, another connector's key, a DCP token instead of the key, the key;
+- ``console`` (session cookie + CSRF): no session, the API key as a header (does not open the console), a session;
+  ``console-public`` (sign-in page, static files) needs nothing;
+- ``dataplane-pull`` / ``dataplane-refresh`` / ``dataplane-inbox`` (the transfer's bearer token): none, garbage, a
+  DCP identity token, another participant's transfer token, an expired token, the token after the transfer ended,
+  the correct token while the transfer is STARTED;
+- ``credentials`` (verifier's self-issued token carrying an access token we issued to that verifier): none, no
+  access token, wrong audience, expired, replayed, another participant presenting a stolen access token, an access
+  token signed by someone else, the correct verifier;
+- ``public`` (discovery, health, OpenAPI) needs nothing.
+
+A revoked credential (the caller's membership credential expired) is checked where a policy needs it: the catalog
+hides the offer, a new negotiation is terminated, a transfer request on an old agreement is refused and a pull that
+proves the caller's current claims is denied, while a participant whose membership is valid keeps all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from connector.app import create_app
+from connector.dataplane.access_tokens import issue_access_token as issue_data_token
+from connector.identity.tokens import issue_token
+from connector.identity.wallet import HeldCredential, issue_access_token
+from connector.settings import load_settings
+from self_descriptions.proofs.vc_jwt import sign_vc_jwt
+from tests.integration.connector.harness import Issuer, Running, dataspace_pki, make_participant, running_issuer
+from tests.integration.console.console_client import hidden, sign_in
+from tests.integration.dataplane.flow import Clock
+from tests.integration.dataplane.flow import running as running_with_clock
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DSP = "/dsp/2025-1"
+CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
+MEMBERSHIP = "https://w3id.org/gaia-x/connector/policy/membership"
+MEMBERS = {
+    "@context": "http://www.w3.org/ns/odrl.jsonld",
+    "@type": "Set",
+    "uid": "urn:policy:members",
+    "permission": [
+        {"action": "use", "constraint": [{"leftOperand": MEMBERSHIP, "operator": "isAnyOf", "rightOperand": "urn:ds"}]}
+    ],
+}
+DATA = b"a,b\n1,2\n"
+
+# -- the table: every route of the app and how it authenticates ---------------------------------------------------
+
+_DSP_PROVIDER = [
+    ("POST", "/catalog/request"),
+    ("GET", "/catalog/datasets/{id}"),
+    ("POST", "/negotiations/request"),
+    ("GET", "/negotiations/{providerPid}"),
+    ("POST", "/negotiations/{providerPid}/request"),
+    ("POST", "/negotiations/{providerPid}/events"),
+    ("POST", "/negotiations/{providerPid}/agreement/verification"),
+    ("POST", "/negotiations/{providerPid}/termination"),
+    ("POST", "/transfers/request"),
+    ("GET", "/transfers/{providerPid}"),
+    ("POST", "/transfers/{providerPid}/start"),
+    ("POST", "/transfers/{providerPid}/completion"),
+    ("POST", "/transfers/{providerPid}/suspension"),
+    ("POST", "/transfers/{providerPid}/termination"),
+]
+_DSP_CALLBACK = [
+    ("POST", "/negotiations/offers"),
+    ("GET", "/callback/negotiations/{consumerPid}"),
+    ("POST", "/callback/negotiations/{consumerPid}/offers"),
+    ("POST", "/callback/negotiations/{consumerPid}/agreement"),
+    ("POST", "/callback/negotiations/{consumerPid}/events"),
+    ("POST", "/callback/negotiations/{consumerPid}/termination"),
+    ("POST", "/callback/transfers/{consumerPid}/start"),
+    ("POST", "/callback/transfers/{consumerPid}/completion"),
+    ("POST", "/callback/transfers/{consumerPid}/suspension"),
+    ("POST", "/callback/transfers/{consumerPid}/termination"),
+]
+_M = "/api/management/v1"
+_MANAGEMENT = [
+    ("POST", "/assets"),
+    ("GET", "/assets"),
+    ("GET", "/assets/{asset_id}"),
+    ("DELETE", "/assets/{asset_id}"),
+    ("POST", "/policies"),
+    ("GET", "/policies"),
+    ("GET", "/policies/{policy_id}"),
+    ("DELETE", "/policies/{policy_id}"),
+    ("POST", "/contract-definitions"),
+    ("GET", "/contract-definitions"),
+    ("GET", "/contract-definitions/{definition_id}"),
+    ("DELETE", "/contract-definitions/{definition_id}"),
+    ("POST", "/catalog/request"),
+    ("POST", "/negotiations"),
+    ("GET", "/negotiations"),
+    ("GET", "/negotiations/{negotiation_id}"),
+    ("POST", "/negotiations/{negotiation_id}/accept"),
+    ("POST", "/negotiations/{negotiation_id}/counter"),
+    ("POST", "/negotiations/{negotiation_id}/terminate"),
+    ("GET", "/agreements"),
+    ("GET", "/agreements/{agreement_id}"),
+    ("POST", "/agreements/{agreement_id}/performed"),
+    ("POST", "/transfers"),
+    ("GET", "/transfers"),
+    ("GET", "/transfers/{transfer_id}"),
+    ("POST", "/transfers/{transfer_id}/{action}"),
+    ("GET", "/transfers/{transfer_id}/data"),
+    ("GET", "/ledger"),
+    ("GET", "/ledger/verify"),
+    ("GET", "/obligations"),
+    ("GET", "/events"),
+    ("POST", "/self-description/publish"),
+    ("GET", "/self-description"),
+    ("GET", "/credentials"),
+    ("POST", "/credentials"),
+]
+_PULL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_CONSOLE = [
+    ("GET", "/console"),
+    ("GET", "/console/"),
+    ("GET", "/console/datasets"),
+    ("GET", "/console/datasets/new"),
+    ("POST", "/console/datasets/policy-preview"),
+    ("POST", "/console/datasets"),
+    ("GET", "/console/datasets/{asset_id}"),
+    ("POST", "/console/datasets/{asset_id}/withdraw"),
+    ("GET", "/console/self-description"),
+    ("POST", "/console/self-description/publish"),
+    ("GET", "/console/discover"),
+    ("GET", "/console/discover/peer"),
+    ("GET", "/console/negotiations"),
+    ("POST", "/console/negotiations"),
+    ("GET", "/console/negotiations/{negotiation_id}"),
+    ("POST", "/console/negotiations/{negotiation_id}/{action}"),
+    ("GET", "/console/agreements"),
+    ("GET", "/console/transfers"),
+    ("POST", "/console/transfers"),
+    ("GET", "/console/transfers/{transfer_id}"),
+    ("GET", "/console/transfers/{transfer_id}/data"),
+    ("POST", "/console/transfers/{transfer_id}/{action}"),
+    ("GET", "/console/usage"),
+    ("GET", "/console/events"),
+    ("POST", "/console/logout"),
+]
+
+ROUTES: dict[tuple[str, str], str] = {
+    **{(m, DSP + p): "dsp-provider" for m, p in _DSP_PROVIDER},
+    **{(m, DSP + p + "/"): "dsp-provider" for m, p in _DSP_PROVIDER},
+    **{(m, DSP + p): "dsp-callback" for m, p in _DSP_CALLBACK},
+    **{(m, DSP + p + "/"): "dsp-callback" for m, p in _DSP_CALLBACK},
+    **{(m, _M + p): "management" for m, p in _MANAGEMENT},
+    **{(m, "/public/transfers/{provider_pid}"): "dataplane-pull" for m in _PULL_METHODS},
+    **{(m, "/public/transfers/{provider_pid}/{sub_path:path}"): "dataplane-pull" for m in _PULL_METHODS},
+    ("PUT", "/public/inbox/{consumer_pid}"): "dataplane-inbox",
+    ("POST", "/public/inbox/{consumer_pid}"): "dataplane-inbox",
+    ("POST", "/public/token"): "dataplane-refresh",
+    ("POST", "/credentials/presentations/query"): "credentials",
+    **{(m, p): "console" for m, p in _CONSOLE},
+    ("GET", "/console/login"): "console-public",
+    ("POST", "/console/login"): "console-public",
+    ("GET", "/console/static/{name}"): "console-public",
+    **{
+        ("GET", p): "public"
+        for p in (
+            "/openapi.json",
+            "/docs",
+            "/docs/oauth2-redirect",
+            "/terms",
+            "/.well-known/did.json",
+            "/.well-known/x5u/participant.chain.pem",
+            "/.well-known/dspace-version",
+            "/health",
+        )
+    },
+}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        for method in context.methods or {"*"}:
+            if method != "HEAD" or context.path.startswith("/public/"):
+                out.add((method, context.path))
+    return out
+
+
+def test_every_route_has_an_authorization_entry(tmp_path: Path) -> None:
+    state = make_participant(tmp_path, "routes", dataspace_pki())
+    app = create_app(load_settings(state / "gxc.toml"))
+    routes = app_routes(app)
+    missing = sorted(routes - ROUTES.keys())
+    assert not missing, f"routes without an authorization entry (add them to ROUTES and the matrix): {missing}"
+    stale = sorted(ROUTES.keys() - routes)
+    assert not stale, f"entries for routes the app no longer has: {stale}"
+
+
+# -- the data space: a provider, its consumer, another member (mallory), a member whose credential lapses ---------
+
+
+@dataclass
+class Space:
+    tmp: Path
+    clock: Clock
+    federation: Issuer
+    provider: Running
+    consumer: Running
+    mallory: Running
+    lapsed: Running
+    offer_id: str = ""
+    agreement: str = ""
+    #: the consumer's negotiation, parked in REQUESTED (the provider waits for its operator)
+    open_negotiation: dict[str, Any] = field(default_factory=dict)
+    open_offer: dict[str, Any] = field(default_factory=dict)
+    #: the consumer's STARTED transfer (consumer's management view)
+    transfer: dict[str, Any] = field(default_factory=dict)
+    mallory_transfer: dict[str, Any] = field(default_factory=dict)
+    lapsed_agreement: str = ""
+    lapsed_transfer: dict[str, Any] = field(default_factory=dict)
+
+    def runtime(self, conn: Running) -> Any:
+        return conn.app.state.connector.runtime
+
+    def dcp(self, caller: Running, audience: str, *, at: dt.datetime | None = None) -> str:
+        """A self-issued token of ``caller`` for ``audience``, with the access token and scopes it grants."""
+        peers = self.runtime(caller).peers
+        access, scopes = peers.credentials(audience)
+        identity = caller.app.state.identity
+        return issue_token(identity, audience, now=at or self.clock(), scopes=scopes, access_token=access)
+
+
+def membership(issuer: Issuer, subject: str, *, valid_from: dt.datetime, valid_until: dt.datetime) -> str:
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/gaia-x/development#"],
+        "type": ["VerifiableCredential", "MembershipCredential"],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "issuer": issuer.identity.did,
+        "validFrom": valid_from.isoformat().replace("+00:00", "Z"),
+        "validUntil": valid_until.isoformat().replace("+00:00", "Z"),
+        "credentialSubject": {"id": subject, "memberOf": "urn:ds"},
+    }
+    return sign_vc_jwt(credential, issuer.identity.key, kid=issuer.identity.kid, issued_at=valid_from)
+
+
+def key_of(conn: Running) -> str:
+    assert conn.settings.management_api_key is not None
+    return conn.settings.management_api_key.get_secret_value()
+
+
+async def negotiate(consumer: Running, provider: Running, offer_id: str) -> dict[str, Any]:
+    r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id}, wait=20)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def start_transfer(consumer: Running, agreement: str) -> dict[str, Any]:
+    r = await consumer.post("/transfers", {"agreementId": agreement}, wait=20)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def offer_of(consumer: Running, provider: Running) -> str | None:
+    r = await consumer.post("/catalog/request", {"counterPartyAddress": provider.base})
+    assert r.status_code == 200, r.text
+    found = [d for d in r.json()["catalog"].get("dataset") or [] if d["@id"] == "weather"]
+    return str(found[0]["hasPolicy"][0]["@id"]) if found else None
+
+
+async def provider_view(provider: Running, kind: str, consumer_pid: str) -> dict[str, Any]:
+    items = (await provider.api.get(f"/{kind}", params={"limit": 200})).json()["items"]
+    (found,) = [p for p in items if p["consumerPid"] == consumer_pid]
+    return dict(found)
+
+
+def token_of(transfer: dict[str, Any]) -> str:
+    props = {p["name"]: p["value"] for p in transfer["dataAddress"]["endpointProperties"]}
+    return str(props["authorization"])
+
+
+@contextlib.asynccontextmanager
+async def data_space(tmp: Path) -> AsyncIterator[Space]:
+    pki = dataspace_pki()
+    clock = Clock()
+    async with running_issuer(tmp, pki) as federation:
+        dirs = {
+            "provider": make_participant(tmp, "provider", pki, trusted_issuers=[federation.identity.did]),
+            **{name: make_participant(tmp, name, pki) for name in ("consumer", "mallory", "lapsed")},
+        }
+        async with (
+            running_with_clock(dirs["provider"], clock) as provider,
+            running_with_clock(dirs["consumer"], clock) as consumer,
+            running_with_clock(dirs["mallory"], clock) as mallory,
+            running_with_clock(dirs["lapsed"], clock) as lapsed,
+        ):
+            space = Space(tmp, clock, federation, provider, consumer, mallory, lapsed)
+            now = clock()
+            for member, until in ((consumer, now + dt.timedelta(days=30)), (mallory, now + dt.timedelta(days=30))):
+                token = membership(federation, member.did, valid_from=now, valid_until=until)
+                space.runtime(member).wallet.add(HeldCredential.from_token(token))
+            # lapsed's membership ends in two minutes; the revocation test moves the shared clock past it
+            short = membership(federation, lapsed.did, valid_from=now, valid_until=now + dt.timedelta(minutes=2))
+            space.runtime(lapsed).wallet.add(HeldCredential.from_token(short))
+
+            data = tmp / "weather.csv"
+            data.write_bytes(DATA)
+            asset = {"id": "weather", "title": "weather", "dataAddress": {"kind": "file", "path": str(data)}}
+            assert (await provider.post("/assets", asset)).status_code == 201
+            assert (await provider.post("/policies", {"id": "members", "policy": MEMBERS})).status_code == 201
+            definition = {
+                "id": "cd",
+                "accessPolicyId": "members",
+                "contractPolicyId": "members",
+                "assetIds": ["weather"],
+            }
+            assert (await provider.post("/contract-definitions", definition)).status_code == 201
+
+            offer_id = await offer_of(consumer, provider)
+            assert offer_id is not None
+            space.offer_id = offer_id
+            for who in (consumer, mallory, lapsed):
+                n = await negotiate(who, provider, offer_id)
+                assert n["state"] == "FINALIZED", n["error"]
+                t = await start_transfer(who, n["agreementId"])
+                assert t["state"] == "STARTED", t
+                if who is consumer:
+                    space.agreement, space.transfer = n["agreementId"], t
+                elif who is mallory:
+                    space.mallory_transfer = t
+                else:
+                    space.lapsed_agreement, space.lapsed_transfer = n["agreementId"], t
+            # park one negotiation of the consumer in REQUESTED: every negotiation message would be valid there
+            runtime = space.runtime(provider)
+            runtime.behaviour = type(runtime.behaviour)(**{**vars(runtime.behaviour), "auto_agree": False})
+            r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id})
+            assert r.status_code == 201, r.text
+            for _ in range(200):
+                seen = (await consumer.api.get(f"/negotiations/{r.json()['id']}")).json()
+                if seen["state"] == "REQUESTED" and seen.get("providerPid"):
+                    break
+                await _tick()
+            space.open_negotiation = seen
+            space.open_offer = (await provider_view(provider, "negotiations", seen["consumerPid"]))["offers"][-1]
+            yield space
+
+
+async def _tick() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.05)
+
+
+# -- DSP ------------------------------------------------------------------------------------------------------------
+
+DENY_AUTH = "denied: 404 unauthorized"
+DENY = "denied: 404"
+THROUGH = "through"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+def dsp_calls(s: Space) -> tuple[dict[str, Call], dict[str, Call]]:
+    """(provider routes, callback routes) -> a valid message for the parked negotiation / the STARTED transfer."""
+    n, t = s.open_negotiation, s.transfer
+    npid, ncid, tpid, tcid = n["providerPid"], n["consumerPid"], t["providerPid"], t["consumerPid"]
+    neg = {"providerPid": npid, "consumerPid": ncid}
+    tr = {"providerPid": tpid, "consumerPid": tcid}
+
+    def msg(kind: str, **fields: Any) -> dict[str, Any]:
+        return {"@context": CTX, "@type": kind, **fields}
+
+    agreement = {
+        **{k: v for k, v in s.open_offer.items() if k not in ("@type", "@context")},
+        "@id": f"urn:uuid:{uuid.uuid4()}",
+        "@type": "Agreement",
+        "target": "weather",
+        "assigner": s.provider.did,
+        "assignee": s.consumer.did,
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    provider = {
+        "/catalog/request": Call("POST", "/catalog/request", msg("CatalogRequestMessage")),
+        "/catalog/datasets/{id}": Call("GET", "/catalog/datasets/weather", None),
+        "/negotiations/request": Call("POST", "/negotiations/request", {}),
+        "/negotiations/{providerPid}": Call("GET", f"/negotiations/{npid}", None),
+        "/negotiations/{providerPid}/request": Call(
+            "POST",
+            f"/negotiations/{npid}/request",
+            msg("ContractRequestMessage", **neg, offer=s.open_offer),
+        ),
+        "/negotiations/{providerPid}/events": Call(
+            "POST", f"/negotiations/{npid}/events", msg("ContractNegotiationEventMessage", **neg, eventType="ACCEPTED")
+        ),
+        "/negotiations/{providerPid}/agreement/verification": Call(
+            "POST", f"/negotiations/{npid}/agreement/verification", msg("ContractAgreementVerificationMessage", **neg)
+        ),
+        "/negotiations/{providerPid}/termination": Call(
+            "POST",
+            f"/negotiations/{npid}/termination",
+            msg("ContractNegotiationTerminationMessage", **neg, code="stop", reason=["matrix"]),
+        ),
+        "/transfers/request": Call(
+            "POST",
+            "/transfers/request",
+            msg(
+                "TransferRequestMessage",
+                consumerPid=f"urn:uuid:{uuid.uuid4()}",
+                agreementId=s.agreement,
+                format="HttpData-PULL",
+                callbackAddress=s.mallory.base + DSP + "/callback",
+            ),
+        ),
+        "/transfers/{providerPid}": Call("GET", f"/transfers/{tpid}", None),
+        "/transfers/{providerPid}/start": Call("POST", f"/transfers/{tpid}/start", msg("TransferStartMessage", **tr)),
+        "/transfers/{providerPid}/completion": Call(
+            "POST", f"/transfers/{tpid}/completion", msg("TransferCompletionMessage", **tr)
+        ),
+        "/transfers/{providerPid}/suspension": Call(
+            "POST", f"/transfers/{tpid}/suspension", msg("TransferSuspensionMessage", **tr, code="x", reason=["m"])
+        ),
+        "/transfers/{providerPid}/termination": Call(
+            "POST", f"/transfers/{tpid}/termination", msg("TransferTerminationMessage", **tr, code="x", reason=["m"])
+        ),
+    }
+    callback = {
+        "/negotiations/offers": Call("POST", "/negotiations/offers", {}),
+        "/callback/negotiations/{consumerPid}": Call("GET", f"/callback/negotiations/{ncid}", None),
+        "/callback/negotiations/{consumerPid}/offers": Call(
+            "POST", f"/callback/negotiations/{ncid}/offers", msg("ContractOfferMessage", **neg, offer=s.open_offer)
+        ),
+        "/callback/negotiations/{consumerPid}/agreement": Call(
+            "POST",
+            f"/callback/negotiations/{ncid}/agreement",
+            msg("ContractAgreementMessage", **neg, agreement=agreement),
+        ),
+        "/callback/negotiations/{consumerPid}/events": Call(
+            "POST",
+            f"/callback/negotiations/{ncid}/events",
+            msg("ContractNegotiationEventMessage", **neg, eventType="FINALIZED"),
+        ),
+        "/callback/negotiations/{consumerPid}/termination": Call(
+            "POST",
+            f"/callback/negotiations/{ncid}/termination",
+            msg("ContractNegotiationTerminationMessage", **neg, code="stop", reason=["matrix"]),
+        ),
+        "/callback/transfers/{consumerPid}/start": Call(
+            "POST", f"/callback/transfers/{tcid}/start", msg("TransferStartMessage", **tr)
+        ),
+        "/callback/transfers/{consumerPid}/completion": Call(
+            "POST", f"/callback/transfers/{tcid}/completion", msg("TransferCompletionMessage", **tr)
+        ),
+        "/callback/transfers/{consumerPid}/suspension": Call(
+            "POST",
+            f"/callback/transfers/{tcid}/suspension",
+            msg("TransferSuspensionMessage", **tr, code="x", reason=["m"]),
+        ),
+        "/callback/transfers/{consumerPid}/termination": Call(
+            "POST",
+            f"/callback/transfers/{tcid}/termination",
+            msg("TransferTerminationMessage", **tr, code="x", reason=["m"]),
+        ),
+    }
+    return provider, callback
+
+
+#: Routes that open something new: another (valid) participant may call them for itself.
+OPEN_ROUTES = {"/catalog/request", "/catalog/datasets/{id}", "/negotiations/request", "/negotiations/offers"}
+
+
+async def snapshot(s: Space) -> tuple[str, ...]:
+    """States (and agreements) of every process on both sides: a refused call must not move any of them."""
+    out: list[str] = []
+    for conn in (s.provider, s.consumer):
+        for kind in ("negotiations", "transfers", "agreements"):
+            items = (await conn.api.get(f"/{kind}", params={"limit": 200})).json()["items"]
+            out += sorted(f"{conn.name}:{kind}:{i['id']}:{i.get('state')}" for i in items)
+    return tuple(out)
+
+
+def outcome(r: httpx.Response) -> str:
+    code = r.json().get("code") if r.headers.get("content-type", "").startswith("application/json") else None
+    if r.status_code == 404:
+        return DENY_AUTH if code == "unauthorized" else DENY
+    return THROUGH if r.status_code in (200, 201, 400, 409) else f"unexpected {r.status_code}"
+
+
+async def test_dsp_routes_only_let_the_process_owner_through(tmp_path: Path) -> None:
+    async with data_space(tmp_path) as s, httpx.AsyncClient(timeout=30) as http:
+        provider_calls, callback_calls = dsp_calls(s)
+        table = [(s.provider, s.consumer, template, call) for template, call in provider_calls.items()] + [
+            (s.consumer, s.provider, template, call) for template, call in callback_calls.items()
+        ]
+        covered = {(c.method, DSP + t) for _, _, t, c in table}
+        assert covered == {k for k, g in ROUTES.items() if g.startswith("dsp-") and not k[1].endswith("/")}
+
+        async def send(target: Running, call: Call, token: str | None, *, slash: bool = False) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            url = target.base + DSP + call.path + ("/" if slash else "")
+            return await http.request(call.method, url, json=call.body, headers=headers)
+
+        failures: list[str] = []
+        before = await snapshot(s)
+        checked = 0
+        for target, owner, template, call in table:
+            stamp = s.clock() - dt.timedelta(minutes=20)
+            callers: dict[str, Callable[[], str | None]] = {
+                "no token": lambda: None,
+                "wrong audience": lambda o=owner: s.dcp(o, s.mallory.did),
+                "expired": lambda o=owner, t=target, at=stamp: s.dcp(o, t.did, at=at),
+                "another participant": lambda t=target: s.dcp(s.mallory, t.did),
+            }
+            for name, make in callers.items():
+                for slash in (False, True):
+                    r = await send(target, call, make(), slash=slash)
+                    checked += 1
+                    got = outcome(r)
+                    expected = DENY_AUTH if name != "another participant" else DENY
+                    if name == "another participant" and template in OPEN_ROUTES:
+                        expected = THROUGH
+                    if name == "another participant" and template == "/transfers/request":
+                        # the agreement is the consumer's: refused, whatever the code
+                        ok = r.status_code in (400, 403, 404)
+                    else:
+                        ok = got == expected
+                    if not ok:
+                        failures.append(f"{call.method} {template} by {name}: {got} ({r.status_code} {r.text[:600]})")
+            # replayed: the owner's token, accepted once (its own process state), then sent again
+            token = s.dcp(owner, target.did)
+            first = await http.get(
+                target.base
+                + DSP
+                + (
+                    f"/transfers/{s.transfer['providerPid']}"
+                    if target is s.provider
+                    else f"/callback/negotiations/{s.open_negotiation['consumerPid']}"
+                ),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert first.status_code == 200, first.text
+            r = await send(target, call, token)
+            checked += 1
+            if outcome(r) != DENY_AUTH:
+                failures.append(f"{call.method} {template} replayed: {outcome(r)} ({r.status_code} {r.text[:600]})")
+        after = await snapshot(s)
+        assert not failures, "\n".join(failures)
+        assert before == after, "a refused call moved a process"
+
+        # the correct participant gets through every route (a valid message may still be out of turn: 400);
+        # GETs first, terminations last, as they end the processes
+        order = sorted(table, key=lambda e: (e[3].method != "GET", "termination" in e[2]))
+        for target, owner, template, call in order:
+            if template in OPEN_ROUTES | {"/transfers/request"} and call.method == "POST":
+                call = Call(call.method, call.path, {})  # opening a process is covered by the protocol tests
+            for slash in (False, True):
+                r = await send(target, call, s.dcp(owner, target.did), slash=slash)
+                checked += 1
+                if outcome(r) != THROUGH:
+                    failures.append(
+                        f"{call.method} {template} by its owner: {outcome(r)} ({r.status_code} {r.text[:600]})"
+                    )
+        assert not failures, "\n".join(failures)
+        assert checked >= len(table) * 10
