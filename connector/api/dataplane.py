@@ -177,6 +177,23 @@ def router(get: Callable[[], UsageControl]) -> APIRouter:
             "(bearer token of our DataAddress)",
         )
 
+    @r.post(
+        "/attestations/deletion",
+        summary="Provider: a consumer's signed deletion attestation (DCP self-issued token as bearer); fulfils "
+        "the agreement's delete duties",
+    )
+    async def deletion_attestation(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        try:
+            accepted = await get().deletions.receive(request.headers.get("authorization"), body)
+        except ConnectorError as exc:
+            status = {"unauthenticated": 401, "not-found": 404}.get(exc.code, 400)
+            return problem(status, exc)
+        return JSONResponse(accepted, status_code=201)
+
     @r.post("/token", summary="Refresh a transfer's data-plane token (while the transfer is STARTED)")
     async def refresh(request: Request) -> Response:
         token = _bearer(request)

@@ -1,9 +1,10 @@
-"""Streamed bodies: files read in 1 MiB chunks with read-ahead, HTTP backends proxied chunk by chunk.
+"""Streamed bodies: files read in 1 MiB chunks with read-ahead, HTTP backends proxied as their socket reads arrive.
 
-Nothing is ever held whole: at most two chunks of a transfer are in memory (the one being sent and the one being
-read), so memory stays flat whatever the size (issue 6 §3). 1 MiB chunks matter: 64 KiB ASGI messages cap
-uvicorn near 1 GB/s, 1 MiB reaches nginx class (performance.md §4). The SHA-256 of what is sent is computed in a
-worker thread while the event loop sends (hashlib releases the GIL on large buffers), so hashing overlaps I/O.
+Nothing is ever held whole: a few chunks of a transfer are in memory (the one being sent, the one being read and
+at most two hash batches of 1 MiB), so memory stays flat whatever the size (issue 6 §3). 1 MiB file chunks
+matter: 64 KiB ASGI messages cap uvicorn near 1 GB/s, 1 MiB reaches nginx class (performance.md §4). The SHA-256
+of what is sent is computed in a worker thread while the event loop sends (hashlib releases the GIL on large
+buffers), so hashing overlaps I/O.
 """
 
 from __future__ import annotations
@@ -15,14 +16,26 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpcore
 import httpx
 
 from connector.dataplane.sources import CHUNK_SIZE, FileInfo, SourceError
 from connector.errors import ConnectorError
 
 log = logging.getLogger(__name__)
+
+#: Bytes hashed per worker job (see :class:`Meter`).
+HASH_BATCH = CHUNK_SIZE
+
+#: httpcore asks its socket stream for at most 64 KiB per read although the event loop's transport reads up to
+#: 256 KiB; the rest is split into further 64 KiB events, each one trip through h11 and anyio. Asking for what a
+#: transport read returns cuts the Python work per proxied GiB by about a third (bench/dataplane.py). A class
+#: attribute of httpcore's HTTP/1.1 connection, read on every receive; only an upper bound (no buffering).
+HTTP_READ_SIZE = 256 * 1024
+if getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", 0) < HTTP_READ_SIZE:
+    httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = HTTP_READ_SIZE
 
 #: The egress guard's error code (``connector.peer.egress.EgressDenied``).
 EGRESS_DENIED = "egress-denied"
@@ -43,30 +56,53 @@ FORWARDED_REQUEST_HEADERS = ("range", "if-range", "if-none-match", "if-modified-
 
 
 class Meter:
-    """SHA-256 of the bytes of one stream, hashed off the event loop, one chunk at a time, in order."""
+    """SHA-256 of the bytes of one stream, hashed off the event loop by one worker job at a time, in order.
+
+    Chunks are collected until :data:`HASH_BATCH` bytes are pending and then hashed in one executor job (hashlib
+    releases the GIL on large buffers), so a stream of small chunks (a proxied backend delivers what one socket
+    read returned) costs one thread hop per MiB, not one per chunk. At most two batches are held: the one being
+    hashed and the one being collected."""
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._pending: asyncio.Future[None] | None = None
+        self._batch: list[bytes] = []
+        self._batched = 0
         self.bytes = 0
 
     async def feed(self, chunk: bytes) -> None:
+        self.bytes += len(chunk)
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= HASH_BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
         if self._pending is not None:
             await self._pending
-        self.bytes += len(chunk)
-        self._pending = asyncio.get_running_loop().run_in_executor(None, self._hash.update, chunk)
+            self._pending = None
+        if self._batch:
+            batch, self._batch, self._batched = self._batch, [], 0
+            self._pending = asyncio.get_running_loop().run_in_executor(None, _update, self._hash, batch)
 
     async def digest(self) -> str:
-        """``sha-256=<hex>`` of everything fed (waits for the last chunk's hash)."""
+        """``sha-256=<hex>`` of everything fed (waits for the last batch's hash)."""
+        await self._flush()
         if self._pending is not None:
             await self._pending
             self._pending = None
         return "sha-256=" + self._hash.hexdigest()
 
     async def close(self) -> None:
+        self._batch, self._batched = [], 0
         if self._pending is not None:
             await asyncio.gather(self._pending, return_exceptions=True)
             self._pending = None
+
+
+def _update(hasher: Any, batch: list[bytes]) -> None:
+    for chunk in batch:
+        hasher.update(chunk)
 
 
 def repr_digest(hex_digest: str) -> str:
@@ -133,7 +169,9 @@ class Upstream:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._response.aiter_raw(CHUNK_SIZE):
+            # No chunk_size: re-chunking to 1 MiB (httpx's ByteChunker) copies every byte twice through a BytesIO
+            # and was the largest cost of the proxy path (profile in bench/dataplane.py's docstring).
+            async for chunk in self._response.aiter_raw():
                 if self.meter is not None:
                     await self.meter.feed(chunk)
                 yield chunk

@@ -68,6 +68,10 @@ class PerformedIn(Camel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class DeletionIn(Camel):
+    note: str | None = Field(None, max_length=1000, examples=["deleted from the analytics cluster"])
+
+
 def agreement_json(a: Agreement) -> dict[str, Any]:
     return {
         "id": a.id,
@@ -274,5 +278,16 @@ def router(get: Callable[[], Connector]) -> APIRouter:
             agreement_id, body.action, transfer_id=body.transfer_id, details=body.details
         )
         return record
+
+    @r.post(
+        "/transfers/{transfer_id}/deletion",
+        summary="Consumer: record that a transfer's data was deleted; signs a deletion attestation and sends it to "
+        "the provider (fulfils delete duties on both sides)",
+    )
+    async def deletion(transfer_id: str, request: Request, body: DeletionIn | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await request.app.state.usage.deletions.attest(
+            transfer_id, note=body.note if body else None
+        )
+        return result
 
     return r

@@ -11,6 +11,7 @@ they are recorded under, so the count cannot race.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections import OrderedDict
@@ -25,13 +26,16 @@ from connector.dataplane.streams import HttpRequester, Meter, file_chunks, open_
 from connector.domain import Agreement, Asset, ClaimsSnapshot, FileDataAddress, TransferProcess, UsageRecord
 from connector.dsp.states import Role, TransferState
 from connector.errors import ConnectorError
-from connector.identity.tokens import AuthenticationError, verify_token
+from connector.identity.tokens import AuthenticationError, VerifiedCaller, verify_token
 from connector.services.runtime import Runtime
+from connector.services.usage.grants import Grants
 from connector.services.usage.ledger import UsageLedger
 from connector.services.usage.obligations import Obligations
 from connector.services.usage.world import usage_world
 from connector.store.protocols import Transaction
 from policies import Request
+
+log = logging.getLogger(__name__)
 
 #: How many file digests to remember (keyed by path and ETag): a full read of an unchanged file is not re-hashed.
 DIGEST_CACHE = 256
@@ -64,11 +68,19 @@ async def _no_finish(sent: int, complete: bool) -> None:
 
 
 class AccessControl:
-    def __init__(self, runtime: Runtime, ledger: UsageLedger, obligations: Obligations, client: HttpRequester) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        ledger: UsageLedger,
+        obligations: Obligations,
+        client: HttpRequester,
+        grants: Grants | None = None,
+    ) -> None:
         self.rt = runtime
         self.ledger = ledger
         self.obligations = obligations
         self.client = client
+        self.grants = grants if grants is not None else Grants()
         self._digests: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     # -- pull ----------------------------------------------------------------------------------------------------
@@ -91,21 +103,24 @@ class AccessControl:
         now = self.rt.now()
         bound = verify_access_token(token, self.rt.identity.key, issuer=self.rt.identity.did, now=now)
         fresh: dict[str, Any] | None = None
+        caller: VerifiedCaller | None = None
         if identity:
-            fresh = await self._verified_claims(identity, bound)
+            caller, fresh = await self._verified_claims(identity, bound)
         async with self.rt.store.transaction() as tx:
             t = await self._bound_transfer(tx, bound, provider_pid)
             if fresh is not None and t is not None:
                 await tx.usage.save_claims(
                     ClaimsSnapshot(transfer_id=t.id, consumer=bound.consumer, claims=fresh, seen_at=now)
                 )
+        if t is not None and caller is not None:
+            self.grants.remember(t.id, caller)  # lets the policy monitor ask for current claims (grants.py)
         if t is None:
             raise AccessDenied("this token is bound to another transfer, agreement or consumer", code="token-mismatch")
         return await self.decide(
             t, method=method, sub_path=sub_path, query=query, headers=headers or {}, purpose=purpose, body=body
         )
 
-    async def _verified_claims(self, identity: str, bound: AccessClaims) -> dict[str, Any]:
+    async def _verified_claims(self, identity: str, bound: AccessClaims) -> tuple[VerifiedCaller, dict[str, Any]]:
         now = self.rt.now()
         try:
             caller = await verify_token(
@@ -119,7 +134,7 @@ class AccessControl:
             raise AccessDenied(f"X-GXC-Identity does not verify: {exc.message}", code="identity-invalid") from exc
         if caller.did != bound.consumer:
             raise AccessDenied("X-GXC-Identity names another participant than the token", code="identity-mismatch")
-        return dict((await self.rt.claims.claims_for(caller, now=now)).claims)
+        return caller, dict((await self.rt.claims.claims_for(caller, now=now)).claims)
 
     async def _bound_transfer(self, tx: Transaction, bound: AccessClaims, provider_pid: str) -> TransferProcess | None:
         """The transfer the token is for, if it is the one addressed; misuse by an authentic token is recorded."""
@@ -216,8 +231,17 @@ class AccessControl:
             digest = await _digest(source_finish, sent, complete)
             if counted:
                 await self._finish(t, use_id, sent, digest, complete=complete, status=opened.status)
+                if complete:
+                    await self._inform(t, {"use": use_id, "bytes": sent, "digest": digest, "status": opened.status})
 
         return Opened(opened.status, opened.headers, opened.chunks, finish)
+
+    async def _inform(self, t: TransferProcess, use: Mapping[str, Any]) -> None:
+        """``inform`` duties: the use completed, call their webhooks (failures are recorded, never raised)."""
+        try:
+            await self.obligations.notify(t.agreement_id, t.provider_pid, use)
+        except Exception:
+            log.exception("could not notify the webhooks of a completed use", extra={"transfer": t.id})
 
     async def _record(self, tx: Transaction, t: TransferProcess, kind: str, data: Mapping[str, Any]) -> None:
         await self.ledger.append(

@@ -11,6 +11,8 @@ from connector.dataplane.streams import HttpRequester
 from connector.services.runtime import Runtime
 from connector.services.transfers import Transfers
 from connector.services.usage.access import AccessControl
+from connector.services.usage.deletion import Deletions
+from connector.services.usage.grants import Grants
 from connector.services.usage.inbox import Inbox
 from connector.services.usage.ledger import UsageLedger
 from connector.services.usage.monitor import PolicyMonitor
@@ -34,12 +36,14 @@ class UsageControl:
     ) -> None:
         http: HttpRequester = client if client is not None else runtime.peers.http
         self.ledger = UsageLedger(runtime)
-        self.obligations = Obligations(runtime, self.ledger)
-        self.access = AccessControl(runtime, self.ledger, self.obligations, http)
+        self.grants = Grants()
+        self.obligations = Obligations(runtime, self.ledger, http)
+        self.access = AccessControl(runtime, self.ledger, self.obligations, http, self.grants)
         self.push = Pusher(runtime, self.access, transfers, http)
-        self.monitor = PolicyMonitor(runtime, self.ledger, self.obligations, transfers)
+        self.monitor = PolicyMonitor(runtime, self.ledger, self.obligations, transfers, self.grants)
         self.receipts = Receipts(runtime, self.ledger, http)
         self.inbox = Inbox(runtime, self.ledger, inbox_folder or Path(tempfile.gettempdir()) / "gxc-inbox")
+        self.deletions = Deletions(runtime, self.ledger, self.obligations, self.inbox.path)
         self.monitor_interval = monitor_interval
         self._monitor: asyncio.Task[None] | None = None
 

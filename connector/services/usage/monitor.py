@@ -1,6 +1,13 @@
 """The policy monitor (issue 6 §4): re-evaluates running transfers and terminates those whose agreement no longer
-holds — the time window closed, the count is exhausted, a credential expired or was revoked (the claims seen last
-no longer satisfy the policy) — with a DSP TransferTerminationMessage carrying the reason.
+holds — the time window closed, the count is exhausted, a credential expired or was revoked — with a DSP
+TransferTerminationMessage carrying the reason.
+
+Claims are re-checked, not remembered: every :data:`CLAIMS_RECHECK` the monitor asks the consumer's Credential
+Service for a fresh presentation (through the claims resolver, with the access token of the consumer's last pull,
+:mod:`.grants`) and decides with what the consumer can prove *now*; the fresh claims replace the snapshot. When
+no usable grant is left (DCP access tokens live minutes) or the Credential Service is unreachable, the claims seen
+last decide. Duties are followed on every pass too (:meth:`.obligations.Obligations.review`): a deadline that
+passed unfulfilled makes the duty violated and its consequences active, on both sides.
 
 EDC only terminates on contract expiry; here any constraint of the agreement that the ``monitor`` scope can decide
 is re-checked, with the same world as an access (uses so far, elapsed time, clock, claims, performed duties).
@@ -11,12 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+from typing import Any
 
-from connector.domain import TransferProcess
+from connector.domain import ClaimsSnapshot, TransferProcess
 from connector.dsp.states import Role, TransferState
 from connector.services.runtime import Runtime
 from connector.services.transfers import Transfers
+from connector.services.usage.grants import Grants
 from connector.services.usage.ledger import UsageLedger
 from connector.services.usage.obligations import Obligations
 from connector.services.usage.world import usage_world
@@ -24,19 +34,33 @@ from policies import Request
 
 log = logging.getLogger(__name__)
 TERMINATION_CODE = "policy-violated"
+#: How often a running transfer's consumer claims are fetched afresh (when a grant allows it).
+CLAIMS_RECHECK = dt.timedelta(seconds=60)
 
 
 class PolicyMonitor:
-    def __init__(self, runtime: Runtime, ledger: UsageLedger, obligations: Obligations, transfers: Transfers) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        ledger: UsageLedger,
+        obligations: Obligations,
+        transfers: Transfers,
+        grants: Grants | None = None,
+        *,
+        claims_recheck: dt.timedelta = CLAIMS_RECHECK,
+    ) -> None:
         self.rt = runtime
         self.ledger = ledger
         self.obligations = obligations
         self.transfers = transfers
+        self.grants = grants if grants is not None else Grants()
+        self.claims_recheck = claims_recheck
         self.wake = asyncio.Event()
 
     async def check(self) -> list[str]:
         """One pass over the provider's STARTED transfers; returns the ids terminated."""
         terminated: list[str] = []
+        running: set[str] = set()
         offset: int | None = 0
         while offset is not None:
             async with self.rt.store.transaction() as tx:
@@ -45,6 +69,7 @@ class PolicyMonitor:
                 )
             offset = page.next_offset
             for t in page.items:
+                running.add(t.id)
                 if t.error is not None and t.error.code == TERMINATION_CODE:
                     continue  # already terminating: waiting for the peer's ACK
                 try:
@@ -52,15 +77,39 @@ class PolicyMonitor:
                         terminated.append(t.id)
                 except Exception:  # one unreadable agreement must not stop the monitor for the others
                     log.exception("policy monitor could not check a transfer", extra={"transfer": t.id})
+        self.grants.keep_only(running)
+        try:
+            await self.obligations.review()
+        except Exception:  # duties of one bad agreement must not stop the monitor
+            log.exception("policy monitor could not review duties")
         return terminated
+
+    async def _current_claims(self, t: TransferProcess, now: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The claims to decide with and how they were obtained (for the ledger)."""
+        caller = self.grants.usable(t.id, now)
+        if caller is not None and self.grants.due(t.id, now, self.claims_recheck):
+            fresh = await self.rt.claims.claims_for(caller, now=now)
+            self.grants.checked(t.id, now)
+            if not any("unreachable" in p for p in fresh.problems):
+                claims = dict(fresh.claims)
+                async with self.rt.store.transaction() as tx:
+                    await tx.usage.save_claims(
+                        ClaimsSnapshot(transfer_id=t.id, consumer=t.counter_party_id, claims=claims, seen_at=now)
+                    )
+                origin = {"claims": "fetched", "at": now.isoformat(), "problems": list(fresh.problems)[:10]}
+                return claims, origin
+        async with self.rt.store.transaction() as tx:
+            snapshot = await tx.usage.claims(t.id)
+        if snapshot is None:
+            return {"participant": t.counter_party_id}, {"claims": "none"}
+        return dict(snapshot.claims), {"claims": "last seen", "at": snapshot.seen_at.isoformat()}
 
     async def _check_one(self, t: TransferProcess) -> bool:
         """Re-evaluate one transfer; terminate it (and return True) when its agreement no longer holds."""
         now = self.rt.now()
+        claims, origin = await self._current_claims(t, now)
         async with self.rt.store.transaction() as tx:
             agreement = await tx.agreements.get(t.agreement_id)
-            snapshot = await tx.usage.claims(t.id)
-            claims = dict(snapshot.claims) if snapshot else {"participant": t.counter_party_id}
             world = await usage_world(tx, agreement, now=now, claims=claims)
             request = Request(action="use", target=agreement.asset_id, party=t.counter_party_id)
             report = self.rt.policies.evaluate(agreement.policy, "monitor", request, world)
@@ -73,7 +122,7 @@ class PolicyMonitor:
                 agreement_id=agreement.id,
                 transfer_id=t.provider_pid,
                 counterparty=t.counter_party_id,
-                data={"decision": "deny", "reason": report.reason, "action": "terminate"},
+                data={"decision": "deny", "reason": report.reason, "action": "terminate", **origin},
             )
         await self.transfers.terminate(
             t.id,

@@ -29,7 +29,13 @@ async def usage_world(
     count = await tx.usage.count(agreement.id) if uses is None else uses
     fulfilled = await tx.obligations.list(agreement_id=agreement.id, state="fulfilled", limit=1000)
     performed = tuple(
-        PerformedAction(action=o.action, time=o.updated_at, party=o.details.get("party")) for o in fulfilled.items
+        PerformedAction(
+            action=o.action,
+            time=o.updated_at,
+            party=o.details.get("party"),
+            target=o.details.get("target") if isinstance(o.details.get("target"), str) else None,
+        )
+        for o in fulfilled.items
     )
     return World(
         now=now,
