@@ -21,11 +21,16 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from pyld import jsonld
+from pyld.context_resolver import ContextResolver
 
 from self_descriptions.errors import ContextNotAllowed, SelfDescriptionError
 from self_descriptions.loader import DocumentLoader
@@ -126,15 +131,15 @@ def canonicalize(
     check_limits(document, limits)
     dropped: list[str | None] = []
     processor = jsonld.JsonLdProcessor(on_property_dropped=dropped.append if safe else jsonld.noop)
-    options = {
-        "algorithm": "URDNA2015",  # NOT pyld's default (URGNA2012)
-        "format": "application/n-quads",
-        "documentLoader": loader or DocumentLoader(),
-    }
     try:
-        result = processor.normalize(dict(document), options)
-    except jsonld.JsonLdError as exc:
-        raise _translate(exc) from exc
+        result = _with_contexts(
+            document,
+            loader,
+            lambda options: processor.normalize(
+                dict(document),
+                {"algorithm": "URDNA2015", "format": "application/n-quads", **options},  # NOT pyld's default
+            ),
+        )
     except RecursionError as exc:
         raise LimitExceeded("document is too deeply nested for JSON-LD processing") from exc
     if dropped:
@@ -148,10 +153,7 @@ def canonicalize(
 
 def expand(document: Mapping[str, Any], *, loader: DocumentLoader | None = None) -> list[Any]:
     """Expanded JSON-LD (offline contexts only)."""
-    try:
-        return list(jsonld.expand(dict(document), {"documentLoader": loader or DocumentLoader()}))
-    except jsonld.JsonLdError as exc:
-        raise _translate(exc) from exc
+    return list(_with_contexts(document, loader, lambda options: jsonld.expand(dict(document), options)))
 
 
 def to_nquads(
@@ -159,13 +161,118 @@ def to_nquads(
 ) -> str:
     """The N-Quads of a JSON-LD document (not canonical: for building graphs, e.g. SHACL data graphs)."""
     check_limits(document, limits)
+    result = _with_contexts(
+        document, loader, lambda options: jsonld.to_rdf(dict(document), {"format": "application/n-quads", **options})
+    )
+    return str(result)
+
+
+# --- context cache ----------------------------------------------------------------------------------------------
+#
+# pyld resolves every remote context afresh in each operation: the loader deep-copies the pinned document and pyld
+# keys the resolved context by the RFC 8785 form of the whole context (44 KB for the Gaia-X 25.11 context), which is
+# ~90 % of the time of a small credential's to_rdf. A resolver kept per loader skips both after the first use; the
+# output is unchanged (the same resolved contexts, which pyld itself would share within one operation).
+#
+# The one thing pyld mutates in a resolved context is the target of an ``@import`` (the importing context's terms
+# are written into it), which would leak from one document into the next. So documents whose inline contexts use
+# ``@import``, and pinned contexts that contain one (DSP/EDC contexts), take the uncached path as before.
+
+
+class _ImportSeen(Exception):
+    """A context containing ``@import`` was reached through the shared resolver: redo with a fresh one."""
+
+
+class _ContextCache:
+    """pyld's context resolver, kept across operations for one :class:`DocumentLoader` (bounded, one user at a time)."""
+
+    def __init__(self, loader: DocumentLoader) -> None:
+        self.loader = loader
+        self.lock = threading.Lock()
+        self.resolver = ContextResolver(LRUCache(maxsize=64), self._load)
+        # bounded: static contexts inside documents are keys too (one entry per distinct inline context)
+        self.resolver.per_op_cache = LRUCache(maxsize=256)
+
+    def _load(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        remote = self.loader(url, options)
+        if _uses_import(remote.get("document")):
+            raise _ImportSeen(url)
+        return remote
+
+
+_CACHES: weakref.WeakKeyDictionary[DocumentLoader, _ContextCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+_DEFAULT_LOADER: list[DocumentLoader] = []
+
+
+def _default_loader() -> DocumentLoader:
+    with _CACHES_LOCK:
+        if not _DEFAULT_LOADER:
+            _DEFAULT_LOADER.append(DocumentLoader())
+        return _DEFAULT_LOADER[0]
+
+
+def _context_cache(loader: DocumentLoader) -> _ContextCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(loader)
+        if cache is None:
+            cache = _CACHES[loader] = _ContextCache(loader)
+        return cache
+
+
+@contextmanager
+def _shared_resolver(loader: DocumentLoader) -> Iterator[ContextResolver | None]:
+    """The loader's shared resolver, or None when another thread is using it (then resolve afresh)."""
+    cache = _context_cache(loader)
+    if not cache.lock.acquire(blocking=False):
+        yield None
+        return
     try:
-        result = jsonld.to_rdf(
-            dict(document), {"format": "application/n-quads", "documentLoader": loader or DocumentLoader()}
-        )
+        yield cache.resolver
+    finally:
+        cache.lock.release()
+
+
+def _with_contexts(
+    document: Mapping[str, Any], loader: DocumentLoader | None, run: Callable[[dict[str, Any]], Any]
+) -> Any:
+    """``run(options)`` with pyld options: the shared context resolver when safe, else a fresh one (as pyld does)."""
+    loader = loader or _default_loader()
+    try:
+        if not _uses_import(document):
+            with _shared_resolver(loader) as resolver:
+                if resolver is not None:
+                    try:
+                        return run({"documentLoader": loader, "contextResolver": resolver})
+                    except jsonld.JsonLdError as exc:
+                        if not _caused_by_import(exc):
+                            raise
+        return run({"documentLoader": loader})
     except jsonld.JsonLdError as exc:
         raise _translate(exc) from exc
-    return str(result)
+
+
+def _caused_by_import(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    depth = 0
+    while seen is not None and depth < 20:
+        if isinstance(seen, _ImportSeen):
+            return True
+        cause = getattr(seen, "cause", None)
+        seen = cause if isinstance(cause, BaseException) else seen.__cause__ or seen.__context__
+        depth += 1
+    return False
+
+
+def _uses_import(value: Any, depth: int = 0) -> bool:
+    """Whether an ``@import`` key occurs anywhere in ``value`` (too deep to look: assume it does)."""
+    if depth > 64:
+        return True
+    if isinstance(value, Mapping):
+        return "@import" in value or any(_uses_import(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_import(v, depth + 1) for v in value)
+    return False
 
 
 def _translate(exc: BaseException) -> SelfDescriptionError:
