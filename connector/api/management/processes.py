@@ -280,7 +280,7 @@ def router(get: Callable[[], Connector]) -> APIRouter:
         return record
 
     @r.post(
-        "/transfers/{transfer_id}/deletion",
+        "/transfers/{transfer_id}/data/deletion",
         summary="Consumer: record that a transfer's data was deleted; signs a deletion attestation and sends it to "
         "the provider (fulfils delete duties on both sides)",
     )

@@ -1,6 +1,6 @@
 """Delete-after duties (issue 6 §5; ODRL ``delete``): the consumer attests a deletion, the provider verifies it.
 
-Consumer (``POST /api/management/v1/transfers/{id}/deletion``, ``gxc transfer delete``): the data received under a
+Consumer (``POST /api/management/v1/transfers/{id}/data/deletion``, ``gxc transfer delete``): the data received under a
 transfer is deleted (a push transfer's inbox file by the connector itself; pulled data by the operator, who says so
 by calling), the deletion is recorded as a performed ``delete`` (ledger record ``performed``) and a **deletion
 attestation** is signed: a compact JWS (``typ`` ``gxc-deletion+jwt``, ``kid`` of our DID document) over

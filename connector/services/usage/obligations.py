@@ -9,7 +9,8 @@ fulfilled; the evaluator then sees it in ``World.performed``.
 Duty kinds with their own machinery:
 
 - ``inform`` (the provider is notified of each use): when a use completes, the provider's connector POSTs a JSON
-  ``UsageNotification`` to the duty's ``target`` (an http(s) URL: the webhook) through the egress guard, records
+  ``UsageNotification`` to the duty's webhook (``recipient eq <http(s) URL>``, the informed party; or an http(s)
+  ``target``) through the egress guard, records
   ``notified`` or ``notify-failed`` and, on a 2xx answer, performs the duty;
 - ``delete`` (:mod:`.deletion`): the consumer's signed deletion attestation fulfils it on both sides;
 - any other action (``compensate``, ``log``, ...) is performed with :meth:`Obligations.perform`.
@@ -35,6 +36,7 @@ from connector.services.runtime import Runtime
 from connector.services.usage.ledger import UsageLedger
 from connector.store.protocols import Transaction
 from policies import Report, Request, Rule, RuleResult
+from policies.model import Constraint
 from policies.vocabulary import ODRL
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,16 @@ def _rules(rules: tuple[Rule, ...]) -> Iterator[Rule]:
 
 
 def _webhook(rule: Rule | None) -> str | None:
-    target = rule.target.uid if rule is not None and rule.target is not None else None
+    """The URL to inform: a ``recipient eq <URL>`` constraint or refinement of the duty (the informed party; it
+    survives the agreement's compaction, which keeps no rule-level targets), else an http(s) ``target``."""
+    if rule is None:
+        return None
+    for node in rule.constraints + rule.action.refinements:
+        if isinstance(node, Constraint) and node.left_operand == ODRL + "recipient" and node.operator.endswith("eq"):
+            for term in node.right_operand:
+                if term.value.startswith(("http://", "https://")):
+                    return term.value
+    target = rule.target.uid if rule.target is not None else None
     return target if target and target.startswith(("http://", "https://")) else None
 
 
