@@ -21,6 +21,7 @@ from rich.table import Table
 from connector import __version__
 from connector.cli import assets, conformance, discover, negotiate, offers, peer, policy, sd, sd_publish, tck, transfer
 from connector.cli.ledger import app as ledger_app
+from connector.cli.transfer_delete import deleted_command as transfer_deleted_command
 from connector.cli.transfer_pull import pull as transfer_pull_command
 from connector.errors import ConnectorError
 from connector.identity.participant import init_participant
@@ -52,6 +53,7 @@ app.command("negotiate")(negotiate.negotiate_command)
 app.command("agreements")(negotiate.agreements_command)
 app.command("transfer")(transfer.transfer_command)
 app.command("transfer-pull")(transfer_pull_command)
+app.command("transfer-deleted")(transfer_deleted_command)
 app.add_typer(ledger_app, name="ledger")
 connector_app.command("tck-properties")(tck.properties_command)
 app.command("conformance")(conformance.conformance_command)

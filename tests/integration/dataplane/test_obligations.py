@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
+from typer.testing import CliRunner
 
+from connector.cli.main import app
 from connector.identity.wallet import HeldCredential
 from self_descriptions.proofs.vc_jwt import sign_vc_jwt
 from tests.integration.connector.harness import (
@@ -114,9 +116,11 @@ async def test_inform_webhook_and_deletion_attestation(tmp_path: Path) -> None:
             assert {d["action"]: d["state"] for d in duties}["delete"] == "not-set"
 
             # (b) delete: the consumer attests, the provider verifies, stores and fulfils
-            r = await consumer.post(f"/transfers/{transfer['id']}/data/deletion", {"note": "wiped"})
-            assert r.status_code == 200, r.text
-            attested = r.json()
+            # ... with the gxc command (the management endpoint /transfers/{id}/data/deletion underneath)
+            cli = ["transfer-deleted", transfer["id"], "--note", "wiped", "-d", str(consumer_dir), "--json"]
+            ran = await asyncio.to_thread(CliRunner().invoke, app, cli)
+            assert ran.exit_code == 0, ran.output
+            attested = json.loads(ran.output)
             assert attested["delivery"]["delivered"] is True, attested
             assert attested["claims"]["digest"].startswith("sha-256=")
             records = (await provider.api.get("/ledger")).json()["items"]
