@@ -1,7 +1,9 @@
 """Authorization matrix (issue 9 §1): every endpoint of the connector app x every kind of caller.
 
-The routes are read from ``app.routes`` and each must have an entry in :data:`ROUTES` saying how it authenticates,
-so a new endpoint without an entry fails :func:`test_every_route_has_an_authorization_entry`. The groups:
+The routes are read from ``app.routes`` and each must have an entry in :data:`ROUTES` saying how it authenticates
+(or sit under a router whose one guard covers all its routes, :data:`PREFIX_GROUPS`: those are enumerated from the
+app and every one goes through the matrix), so a new endpoint without an entry fails
+:func:`test_every_route_has_an_authorization_entry`. The groups:
 
 - ``dsp-provider`` / ``dsp-callback`` (DCP self-issued token; the process must be the caller's): no token, wrong
   audience, expired, replayed ``jti``, another participant (a valid member with its own token), the correct
@@ -10,6 +12,7 @@ so a new endpoint without an entry fails :func:`test_every_route_has_an_authoriz
 - ``management`` (``X-Api-Key``): no key, another connector's key, a DCP token instead of the key, the key;
 - ``console`` (session cookie + CSRF): no session, the API key as a header (does not open the console), a session;
   ``console-public`` (sign-in page, static files) needs nothing;
+- ``dataplane-attestation`` (DCP token of the consumer + an attestation it signed, for its own transfer);
 - ``dataplane-pull`` / ``dataplane-refresh`` / ``dataplane-inbox`` (the transfer's bearer token): none, garbage, a
   DCP identity token, another participant's transfer token, an expired token, the token after the transfer ended,
   the correct token while the transfer is STARTED;
@@ -25,10 +28,13 @@ proves the caller's current claims is denied, while a participant whose membersh
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import json
+import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +42,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
+from jwcrypto import jws
 
 from connector.app import create_app
 from connector.dataplane.access_tokens import issue_access_token as issue_data_token
 from connector.identity.tokens import issue_token
 from connector.identity.wallet import HeldCredential, issue_access_token
+from connector.services.usage.deletion import ATTESTATION_TYPE
 from connector.settings import load_settings
 from self_descriptions.proofs.vc_jwt import sign_vc_jwt
 from tests.integration.connector.harness import Issuer, Running, dataspace_pki, make_participant, running_issuer
@@ -94,85 +102,19 @@ _DSP_CALLBACK = [
     ("POST", "/callback/transfers/{consumerPid}/termination"),
 ]
 _M = "/api/management/v1"
-_MANAGEMENT = [
-    ("POST", "/assets"),
-    ("GET", "/assets"),
-    ("GET", "/assets/{asset_id}"),
-    ("DELETE", "/assets/{asset_id}"),
-    ("POST", "/policies"),
-    ("GET", "/policies"),
-    ("GET", "/policies/{policy_id}"),
-    ("DELETE", "/policies/{policy_id}"),
-    ("POST", "/contract-definitions"),
-    ("GET", "/contract-definitions"),
-    ("GET", "/contract-definitions/{definition_id}"),
-    ("DELETE", "/contract-definitions/{definition_id}"),
-    ("POST", "/catalog/request"),
-    ("POST", "/negotiations"),
-    ("GET", "/negotiations"),
-    ("GET", "/negotiations/{negotiation_id}"),
-    ("POST", "/negotiations/{negotiation_id}/accept"),
-    ("POST", "/negotiations/{negotiation_id}/counter"),
-    ("POST", "/negotiations/{negotiation_id}/terminate"),
-    ("GET", "/agreements"),
-    ("GET", "/agreements/{agreement_id}"),
-    ("POST", "/agreements/{agreement_id}/performed"),
-    ("POST", "/transfers"),
-    ("GET", "/transfers"),
-    ("GET", "/transfers/{transfer_id}"),
-    ("POST", "/transfers/{transfer_id}/{action}"),
-    ("GET", "/transfers/{transfer_id}/data"),
-    ("GET", "/ledger"),
-    ("GET", "/ledger/verify"),
-    ("GET", "/obligations"),
-    ("GET", "/events"),
-    ("POST", "/self-description/publish"),
-    ("GET", "/self-description"),
-    ("GET", "/credentials"),
-    ("POST", "/credentials"),
-]
 _PULL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-_CONSOLE = [
-    ("GET", "/console"),
-    ("GET", "/console/"),
-    ("GET", "/console/datasets"),
-    ("GET", "/console/datasets/new"),
-    ("POST", "/console/datasets/policy-preview"),
-    ("POST", "/console/datasets"),
-    ("GET", "/console/datasets/{asset_id}"),
-    ("POST", "/console/datasets/{asset_id}/withdraw"),
-    ("GET", "/console/self-description"),
-    ("POST", "/console/self-description/publish"),
-    ("GET", "/console/discover"),
-    ("GET", "/console/discover/peer"),
-    ("GET", "/console/negotiations"),
-    ("POST", "/console/negotiations"),
-    ("GET", "/console/negotiations/{negotiation_id}"),
-    ("POST", "/console/negotiations/{negotiation_id}/{action}"),
-    ("GET", "/console/agreements"),
-    ("GET", "/console/transfers"),
-    ("POST", "/console/transfers"),
-    ("GET", "/console/transfers/{transfer_id}"),
-    ("GET", "/console/transfers/{transfer_id}/data"),
-    ("POST", "/console/transfers/{transfer_id}/{action}"),
-    ("GET", "/console/usage"),
-    ("GET", "/console/events"),
-    ("POST", "/console/logout"),
-]
-
 ROUTES: dict[tuple[str, str], str] = {
     **{(m, DSP + p): "dsp-provider" for m, p in _DSP_PROVIDER},
     **{(m, DSP + p + "/"): "dsp-provider" for m, p in _DSP_PROVIDER},
     **{(m, DSP + p): "dsp-callback" for m, p in _DSP_CALLBACK},
     **{(m, DSP + p + "/"): "dsp-callback" for m, p in _DSP_CALLBACK},
-    **{(m, _M + p): "management" for m, p in _MANAGEMENT},
     **{(m, "/public/transfers/{provider_pid}"): "dataplane-pull" for m in _PULL_METHODS},
     **{(m, "/public/transfers/{provider_pid}/{sub_path:path}"): "dataplane-pull" for m in _PULL_METHODS},
     ("PUT", "/public/inbox/{consumer_pid}"): "dataplane-inbox",
     ("POST", "/public/inbox/{consumer_pid}"): "dataplane-inbox",
     ("POST", "/public/token"): "dataplane-refresh",
+    ("POST", "/public/attestations/deletion"): "dataplane-attestation",
     ("POST", "/credentials/presentations/query"): "credentials",
-    **{(m, p): "console" for m, p in _CONSOLE},
     ("GET", "/console/login"): "console-public",
     ("POST", "/console/login"): "console-public",
     ("GET", "/console/static/{name}"): "console-public",
@@ -192,12 +134,24 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 
 
+#: Whole routers behind one guard: the management router's ``X-Api-Key`` dependency and the console's session. Their
+#: routes are enumerated from the app and every one of them goes through the matrix.
+PREFIX_GROUPS = ((_M + "/", "management"), ("/console", "console"))
+
+
+def group_of(method: str, path: str) -> str | None:
+    if (method, path) in ROUTES:
+        return ROUTES[(method, path)]
+    return next((group for prefix, group in PREFIX_GROUPS if path.startswith(prefix)), None)
+
+
 def app_routes(app: Any) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
+        path = str(context.path)
         for method in context.methods or {"*"}:
-            if method != "HEAD" or context.path.startswith("/public/"):
-                out.add((method, context.path))
+            if method != "HEAD" or path.startswith("/public/"):
+                out.add((method, path))
     return out
 
 
@@ -205,7 +159,7 @@ def test_every_route_has_an_authorization_entry(tmp_path: Path) -> None:
     state = make_participant(tmp_path, "routes", dataspace_pki())
     app = create_app(load_settings(state / "gxc.toml"))
     routes = app_routes(app)
-    missing = sorted(routes - ROUTES.keys())
+    missing = sorted(r for r in routes if group_of(*r) is None)
     assert not missing, f"routes without an authorization entry (add them to ROUTES and the matrix): {missing}"
     stale = sorted(ROUTES.keys() - routes)
     assert not stale, f"entries for routes the app no longer has: {stale}"
@@ -288,6 +242,26 @@ async def provider_view(provider: Running, kind: str, consumer_pid: str) -> dict
     return dict(found)
 
 
+def attestation(who: Running, audience: str, transfer: dict[str, Any], agreement: str) -> str:
+    """A deletion attestation as the consumer's connector signs it (connector.services.usage.deletion)."""
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "iss": who.did,
+        "aud": audience,
+        "agreementId": agreement,
+        "transferId": transfer["providerPid"],
+        "consumerPid": transfer["consumerPid"],
+        "digest": None,
+        "deletedAt": now.isoformat(),
+        "iat": int(now.timestamp()),
+        "jti": str(uuid.uuid4()),
+    }
+    token = jws.JWS(json.dumps(claims).encode())
+    identity = who.app.state.identity
+    token.add_signature(identity.key.jwk, None, {"alg": identity.key.alg, "typ": ATTESTATION_TYPE, "kid": identity.kid})
+    return str(token.serialize(compact=True))
+
+
 def token_of(transfer: dict[str, Any]) -> str:
     props = {p["name"]: p["value"] for p in transfer["dataAddress"]["endpointProperties"]}
     return str(props["authorization"])
@@ -360,8 +334,6 @@ async def data_space(tmp: Path) -> AsyncIterator[Space]:
 
 
 async def _tick() -> None:
-    import asyncio
-
     await asyncio.sleep(0.05)
 
 
@@ -523,15 +495,22 @@ async def test_dsp_routes_only_let_the_process_owner_through(tmp_path: Path) -> 
         checked = 0
         for target, owner, template, call in table:
             stamp = s.clock() - dt.timedelta(minutes=20)
-            callers: dict[str, Callable[[], str | None]] = {
-                "no token": lambda: None,
-                "wrong audience": lambda o=owner: s.dcp(o, s.mallory.did),
-                "expired": lambda o=owner, t=target, at=stamp: s.dcp(o, t.did, at=at),
-                "another participant": lambda t=target: s.dcp(s.mallory, t.did),
-            }
-            for name, make in callers.items():
+
+            def make(
+                name: str, target: Running = target, owner: Running = owner, stamp: dt.datetime = stamp
+            ) -> str | None:
+                """A fresh token per request (sending one twice would be a replay)."""
+                if name == "wrong audience":
+                    return s.dcp(owner, s.mallory.did)
+                if name == "expired":
+                    return s.dcp(owner, target.did, at=stamp)
+                if name == "another participant":
+                    return s.dcp(s.mallory, target.did)
+                return None
+
+            for name in ("no token", "wrong audience", "expired", "another participant"):
                 for slash in (False, True):
-                    r = await send(target, call, make(), slash=slash)
+                    r = await send(target, call, make(name), slash=slash)
                     checked += 1
                     got = outcome(r)
                     expected = DENY_AUTH if name != "another participant" else DENY
@@ -580,3 +559,303 @@ async def test_dsp_routes_only_let_the_process_owner_through(tmp_path: Path) -> 
                     )
         assert not failures, "\n".join(failures)
         assert checked >= len(table) * 10
+
+
+# -- management API and console --------------------------------------------------------------------------------------
+
+
+def fill(template: str) -> str:
+    """Path parameters of management and console routes: ids that do not exist, a harmless action."""
+    return re.sub(r"\{[a-z_]+\}", "no-such", template.replace("{action}", "suspend"))
+
+
+async def test_management_console_credentials_and_public_routes(tmp_path: Path) -> None:
+    async with data_space(tmp_path) as s:
+        await management_and_console_need_the_key(s)
+        await credential_service_answers_only_the_verifier_it_granted(s)
+        await public_routes_need_nothing(s)
+
+
+async def management_and_console_need_the_key(s: Space) -> None:
+    async with httpx.AsyncClient(base_url=s.provider.base, timeout=30) as http:
+        routes = app_routes(s.provider.app)
+        calls = sorted((m, fill(p)) for m, p in routes if group_of(m, p) == "management")
+        assert len(calls) >= 30
+        callers = {
+            "no key": {},
+            "another connector's key": {"X-Api-Key": key_of(s.consumer)},
+            "empty key": {"X-Api-Key": ""},
+            "DCP token instead of the key": {"Authorization": f"Bearer {s.dcp(s.consumer, s.provider.did)}"},
+        }
+        failures: list[str] = []
+        before = await snapshot(s)
+        for method, path in calls:
+            for name, headers in callers.items():
+                body: dict[str, Any] | None = {} if method == "POST" else None
+                async with http.stream(method, path, json=body, headers=headers) as r:
+                    if r.status_code != 401:
+                        failures.append(f"{method} {path} with {name}: {r.status_code}")
+        assert not failures, "\n".join(failures)
+        assert before == await snapshot(s)
+        # the key opens every route (the ids do not exist, the bodies are empty: a 4xx that is not 401/403)
+        for method, path in calls:
+            body = {} if method == "POST" else None
+            async with http.stream(method, path, json=body, headers={"X-Api-Key": key_of(s.provider)}) as r:
+                if r.status_code in (401, 403) or r.status_code >= 500:
+                    failures.append(f"{method} {path} with the key: {r.status_code}")
+        assert not failures, "\n".join(failures)
+
+        # console: every page needs a session (the API key header does not open it); sign-in and static are public
+        console = sorted((m, p) for m, p in routes if group_of(m, p) == "console")
+        for method, template in console:
+            path = fill(template)
+            for name, headers in {"no session": {}, "API key header": {"X-Api-Key": key_of(s.provider)}}.items():
+                r = await http.request(method, path, headers=headers, data={} if method == "POST" else None)
+                login = r.status_code == 303 and r.headers["location"].startswith("/console/login")
+                bare = template == "/console" and r.status_code in (301, 302, 303, 307, 308)
+                if not (login or bare or (method == "POST" and r.status_code in (303, 403))):
+                    failures.append(f"console {method} {path} with {name}: {r.status_code}")
+        assert (await http.get("/console/login")).status_code == 200
+        assert (await http.get("/console/static/console.css")).status_code == 200
+        page = await http.get("/console/login")
+        wrong = await http.post(
+            "/console/login", data={"login_token": hidden(page.text, "login_token"), "api_key": key_of(s.consumer)}
+        )
+        assert wrong.status_code == 401
+        assert (await http.get("/console/")).status_code == 303, "another connector's key opened the console"
+        csrf = await sign_in(http, key_of(s.provider))
+        for method, template in sorted(console, key=lambda c: c[1] == "/console/logout"):
+            path = fill(template)
+            if path == "/console/events":
+                continue  # a stream; its guard is checked above
+            forged = await http.request(method, path) if method == "POST" else None
+            if forged is not None and forged.status_code != 403:
+                failures.append(f"console POST {path} without the CSRF token: {forged.status_code}")
+            r = await http.request(method, path, headers={"X-CSRF-Token": csrf} if method == "POST" else {})
+            to_login = "/console/login" in r.headers.get("location", "") and path != "/console/logout"
+            if r.status_code in (401, 403) or r.status_code >= 500 or to_login:
+                failures.append(f"console {method} {path} signed in: {r.status_code}")
+        assert not failures, "\n".join(failures)
+
+
+# -- data plane ------------------------------------------------------------------------------------------------------
+
+
+async def test_data_plane_tokens_work_only_for_their_transfer_while_it_lives(tmp_path: Path) -> None:
+    async with data_space(tmp_path) as s, httpx.AsyncClient(base_url=s.provider.base, timeout=30) as http:
+        t = s.transfer
+        pid = t["providerPid"]
+        provider_transfer = await provider_view(s.provider, "transfers", t["consumerPid"])
+        identity = s.runtime(s.provider).identity
+        mallory_identity = s.mallory.app.state.identity
+        claims = {"transfer_id": provider_transfer["id"], "agreement_id": s.agreement, "consumer": s.consumer.did}
+        expired, _ = issue_data_token(
+            identity.key, issuer=identity.did, now=s.clock() - dt.timedelta(hours=2), **claims
+        )
+        forged, _ = issue_data_token(mallory_identity.key, issuer=identity.did, now=s.clock(), **claims)
+        wrong: dict[str, str | None] = {
+            "no token": None,
+            "garbage": "x.y.z",
+            "DCP identity token": s.dcp(s.consumer, s.provider.did),
+            "another participant's transfer token": token_of(s.mallory_transfer),
+            "expired": expired,
+            "signed by another key": forged,
+        }
+        paths = [f"/public/transfers/{pid}", f"/public/transfers/{pid}/sub"]
+        assert {k for k, g in ROUTES.items() if g == "dataplane-pull"} == {
+            (m, p)
+            for m in _PULL_METHODS
+            for p in ("/public/transfers/{provider_pid}", "/public/transfers/{provider_pid}/{sub_path:path}")
+        }
+        failures: list[str] = []
+        for method in _PULL_METHODS:
+            for path in paths:
+                for name, token in wrong.items():
+                    headers = {"Authorization": f"Bearer {token}"} if token else {}
+                    r = await http.request(method, path, headers=headers)
+                    if r.status_code not in ((401, 403) if name.startswith("another") else (401,)):
+                        failures.append(f"{method} {path} with {name}: {r.status_code} {r.text[:200]}")
+        for name, token in wrong.items():
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            r = await http.post("/public/token", headers=headers)
+            if r.status_code != 401 and not name.startswith("another"):  # that one refreshes its own transfer
+                failures.append(f"refresh with {name}: {r.status_code}")
+            for method in ("PUT", "POST"):
+                r = await http.request(method, f"/public/inbox/{t['consumerPid']}", headers=headers, content=b"x")
+                if r.status_code not in (401, 404):
+                    failures.append(f"{method} inbox with {name}: {r.status_code}")
+        assert not failures, "\n".join(failures)
+
+        # deletion attestations: the consumer's own DCP token and its own signed attestation, nothing else
+        ours = attestation(s.consumer, s.provider.did, t, s.agreement)
+        attestations: dict[str, tuple[str | None, str]] = {
+            "no token": (None, ours),
+            "garbage": ("x.y.z", ours),
+            "wrong audience": (s.dcp(s.consumer, s.mallory.did), ours),
+            "expired": (s.dcp(s.consumer, s.provider.did, at=s.clock() - dt.timedelta(minutes=20)), ours),
+            "data-plane token": (token_of(t), ours),
+            "another participant, its own attestation": (
+                s.dcp(s.mallory, s.provider.did),
+                attestation(s.mallory, s.provider.did, t, s.agreement),
+            ),
+            "another participant, a stolen attestation": (s.dcp(s.mallory, s.provider.did), ours),
+        }
+        for name, (bearer, signed) in attestations.items():
+            headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+            r = await http.post("/public/attestations/deletion", json={"attestation": signed}, headers=headers)
+            expected = (400, 403, 404) if name.startswith("another") else (401,)
+            assert r.status_code in expected, f"attestation with {name}: {r.status_code} {r.text[:300]}"
+        r = await http.post(
+            "/public/attestations/deletion",
+            json={"attestation": ours},
+            headers={"Authorization": f"Bearer {s.dcp(s.consumer, s.provider.did)}"},
+        )
+        assert r.status_code == 201, r.text
+
+        mine = {"Authorization": f"Bearer {token_of(t)}"}
+        r = await http.get(f"/public/transfers/{pid}", headers=mine)
+        assert r.status_code == 200, r.text
+        assert r.content == DATA
+        assert (await http.head(f"/public/transfers/{pid}", headers=mine)).status_code == 200
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            r = await http.request(method, f"/public/transfers/{pid}", headers=mine)
+            assert r.status_code not in (401, 403, 404), f"{method}: {r.status_code} {r.text}"
+        # another participant's own token pulls its own transfer only
+        theirs = s.mallory_transfer
+        r = await http.get(
+            f"/public/transfers/{theirs['providerPid']}", headers={"Authorization": f"Bearer {token_of(theirs)}"}
+        )
+        assert r.status_code == 200
+        refreshed = await http.post("/public/token", headers=mine)
+        assert refreshed.status_code == 200, refreshed.text
+        fresh = {"Authorization": f"Bearer {refreshed.json()['authorization']}"}
+        assert (await http.get(f"/public/transfers/{pid}", headers=fresh)).status_code == 200
+
+        # the transfer ends: neither the old nor the refreshed token opens it, nor refreshes
+        assert (await s.consumer.post(f"/transfers/{t['id']}/complete", {})).status_code == 200
+        for _ in range(200):
+            if (await provider_view(s.provider, "transfers", t["consumerPid"]))["state"] == "COMPLETED":
+                break
+            await _tick()
+        for headers in (mine, fresh):
+            r = await http.get(f"/public/transfers/{pid}", headers=headers)
+            assert r.status_code in (401, 403), r.text
+            assert (await http.post("/public/token", headers=headers)).status_code in (401, 403)
+
+
+# -- credential service ----------------------------------------------------------------------------------------------
+
+
+async def credential_service_answers_only_the_verifier_it_granted(s: Space) -> None:
+    async with httpx.AsyncClient(base_url=s.consumer.base, timeout=30) as http:
+        holder = s.consumer.app.state.identity
+        scopes = s.runtime(s.consumer).wallet.scopes()
+        grant = issue_access_token(holder, s.provider.did, scopes, now=s.clock())
+        provider_id = s.provider.app.state.identity
+        mallory_id = s.mallory.app.state.identity
+        query = {
+            "@context": ["https://w3id.org/tractusx-trust/v0.8"],
+            "type": "PresentationQueryMessage",
+            "scope": scopes,
+        }
+
+        def token(who: Any, audience: str, access: str | None, *, at: dt.datetime | None = None) -> str:
+            return issue_token(who, audience, now=at or s.clock(), access_token=access, scopes=scopes)
+
+        replay = token(provider_id, holder.did, grant)
+        assert (
+            await http.post(
+                "/credentials/presentations/query", json=query, headers={"Authorization": f"Bearer {replay}"}
+            )
+        ).status_code == 200
+        callers: dict[str, str | None] = {
+            "no token": None,
+            "no access token": token(provider_id, holder.did, None),
+            "wrong audience": token(provider_id, mallory_id.did, grant),
+            "expired": token(provider_id, holder.did, grant, at=s.clock() - dt.timedelta(minutes=20)),
+            "replayed": replay,
+            "another participant with a stolen access token": token(mallory_id, holder.did, grant),
+            "access token signed by another participant": token(
+                provider_id, holder.did, issue_access_token(mallory_id, provider_id.did, scopes, now=s.clock())
+            ),
+        }
+        assert {k for k, g in ROUTES.items() if g == "credentials"} == {("POST", "/credentials/presentations/query")}
+        for name, value in callers.items():
+            headers = {"Authorization": f"Bearer {value}"} if value else {}
+            r = await http.post("/credentials/presentations/query", json=query, headers=headers)
+            assert r.status_code == 401, f"{name}: {r.status_code} {r.text[:300]}"
+            assert "presentation" not in r.json()
+        r = await http.post(
+            "/credentials/presentations/query",
+            json=query,
+            headers={"Authorization": f"Bearer {token(provider_id, holder.did, grant)}"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["presentation"]
+
+
+async def public_routes_need_nothing(s: Space) -> None:
+    async with httpx.AsyncClient(base_url=s.provider.base, timeout=30) as http:
+        for (method, path), group in ROUTES.items():
+            if group == "public":
+                r = await http.request(method, path)
+                assert r.status_code == 200, f"{method} {path}: {r.status_code}"
+
+
+# -- revoked credential ----------------------------------------------------------------------------------------------
+
+
+async def test_a_revoked_membership_no_longer_passes_the_policy(tmp_path: Path) -> None:
+    async with data_space(tmp_path) as s, httpx.AsyncClient(base_url=s.provider.base, timeout=30) as http:
+        lapsed_t = s.lapsed_transfer
+        url = f"/public/transfers/{lapsed_t['providerPid']}"
+
+        def pull_headers(who: Running, transfer: dict[str, Any]) -> dict[str, str]:
+            # X-GXC-Identity: the provider evaluates the caller's claims as they are now
+            return {"Authorization": f"Bearer {token_of(transfer)}", "X-GXC-Identity": s.dcp(who, s.provider.did)}
+
+        assert (await http.get(url, headers=pull_headers(s.lapsed, lapsed_t))).status_code == 200
+        # the membership credential of "lapsed" expires (validUntil + clock skew passed); the consumer's does not
+        s.clock.offset = dt.timedelta(minutes=5)
+
+        assert await offer_of(s.consumer, s.provider) is not None
+        assert await offer_of(s.lapsed, s.provider) is None, "the catalog still shows the offer"
+        r = await s.lapsed.post("/negotiations", {"counterPartyAddress": s.provider.base, "offerId": s.offer_id})
+        assert r.status_code == 400, r.text  # its connector no longer finds the offer in the provider's catalog
+        # and the provider refuses a request sent anyway (the offer was seen while the credential was valid)
+        consumer_pid = f"urn:uuid:{uuid.uuid4()}"
+        request = {
+            "@context": CTX,
+            "@type": "ContractRequestMessage",
+            "consumerPid": consumer_pid,
+            "offer": s.open_offer,
+            "callbackAddress": s.lapsed.base + DSP + "/callback",
+        }
+        auth = {"Authorization": f"Bearer {s.dcp(s.lapsed, s.provider.did)}"}
+        r = await http.post(DSP + "/negotiations/request", json=request, headers=auth)
+        if r.status_code == 201:
+            for _ in range(200):
+                n = await provider_view(s.provider, "negotiations", consumer_pid)
+                if n["state"] == "TERMINATED":
+                    break
+                await _tick()
+            assert n["state"] == "TERMINATED", n
+            # policy-denied; the code becomes delivery-failed when the termination cannot reach the caller
+            assert n["error"]["code"] in ("policy-denied", "delivery-failed"), n["error"]
+        else:
+            assert r.status_code == 400, r.text
+        t = await start_transfer(s.lapsed, s.lapsed_agreement)
+        assert t["state"] == "TERMINATED", t
+        assert t["error"]["code"] == "policy-denied", t["error"]
+        r = await http.get(url, headers=pull_headers(s.lapsed, lapsed_t))
+        assert r.status_code == 403, r.text
+        assert "membership" in r.text
+        # a participant whose membership is valid keeps all of it
+        runtime = s.runtime(s.provider)
+        runtime.behaviour = type(runtime.behaviour)(**{**vars(runtime.behaviour), "auto_agree": True})
+        ok = await negotiate(s.consumer, s.provider, s.offer_id)
+        assert ok["state"] == "FINALIZED", ok["error"]
+        r = await http.get(
+            f"/public/transfers/{s.transfer['providerPid']}", headers=pull_headers(s.consumer, s.transfer)
+        )
+        assert r.status_code == 200, r.text
