@@ -83,3 +83,31 @@ def test_turbo_agrees_with_pyshacl_on_the_corpus(world: World) -> None:
         assert {(v.focus_node, v.path) for v in fast.violations} == {
             (v.focus_node, v.path) for v in reference.violations
         }
+
+
+def test_native_turbo_path_agrees_with_the_public_turbo_api(world: World) -> None:
+    """``validate`` calls pyshacl-turbo's native program directly; the public API must give the same report."""
+    from self_descriptions.shacl import _violations, data_graph
+
+    compiled = load_shapes("25.11").compiled()
+    for docs in _mutants(world):
+        fast = validate(docs, engine="turbo")
+        conforms, results, _ = compiled.validate(data_graph(docs))
+        assert fast.conforms == bool(conforms)
+        assert fast.violations == _violations(results)
+    assert any(not validate(docs).conforms for docs in _mutants(world))
+
+
+def test_data_graph_is_the_union_of_subjects_with_blank_nodes_kept_apart(world: World) -> None:
+    from self_descriptions.shacl import SUBCLASS_AXIOMS, data_triples
+
+    docs = world.self_description.all()
+    triples = data_triples(docs)
+    assert len(set(triples)) == len(triples)
+    blanks = {t.subject.value for t in triples if t.subject.__class__.__name__ == "BlankNode"}
+    assert blanks
+    assert all(b.startswith("c") and "_" in b for b in blanks)
+    types = {(t.subject.value, t.object.value) for t in triples if t.predicate.value.endswith("#type")}
+    for subject, cls in list(types):
+        for sup in SUBCLASS_AXIOMS.get(cls, ()):
+            assert (subject, sup) in types
