@@ -155,3 +155,18 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
     assert "unknown setting" in message
     with pytest.raises(CatalogueConfigurationError, match="does not exist"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_bracket_depth_counts_only_brackets() -> None:
+    from catalog.admission import _bracket_depth
+
+    def reference(text: str) -> int:
+        depth = deepest = 0
+        for char in text:
+            depth += char in "[{"
+            depth -= char in "]}"
+            deepest = max(deepest, depth)
+        return deepest
+
+    for text in ("", "eyJhbGciOiJFUzI1NiJ9.e30.sig", '{"a":[{"b":"]]"}]}', "[[[]]]{}", "}}{{é{", "[" * 40):
+        assert _bracket_depth(text) == reference(text) == _bracket_depth(text.encode())
