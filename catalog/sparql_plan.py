@@ -11,7 +11,7 @@ the store and capped at :data:`ESTIMATE_CAP`, so estimating costs O(cap) whateve
 A basic graph pattern is a set: its order changes neither the solutions nor their multiplicity (only the order of
 solutions, which SPARQL leaves undefined without ORDER BY). Only groups made of triple patterns (IRIs, prefixed
 names, variables, literals, ``a``, ``;``, ``,``, ``.``) and ``FILTER`` calls without nested groups are rewritten;
-anything else (OPTIONAL inside, blank-node property lists, collections, VALUES, paths, sub-queries, GRAPH) is left
+anything else (OPTIONAL inside, blank nodes, collections, VALUES, paths, sub-queries, GRAPH) is left
 as written. Standard library only (the worker imports this).
 """
 
@@ -118,6 +118,8 @@ def _prologue(text: str, tokens: Sequence[Token]) -> str:
 
 
 def _rewrite_group(text: str, body: Sequence[Token], prologue: str, estimate: Callable[[str], int]) -> str | None:
+    if any(t.kind == "pname" and t.text.startswith("_:") for t in body):
+        return None  # blank-node labels are scoped to one basic graph pattern: merging blocks could change that
     patterns: list[Pattern] = []
     filters: list[str] = []
     position = 0

@@ -55,6 +55,7 @@ def test_joined_patterns_come_before_a_cross_product() -> None:
         "SELECT * WHERE { VALUES ?d { <urn:a> <urn:b> <urn:c> <urn:d> <urn:e> <urn:f> } ?d <urn:k> 'x' }",
         "SELECT * WHERE { ?d <urn:k> 'x' ; <urn:p> ?v . BIND(1 AS ?one) }",
         "SELECT * WHERE { GRAPH ?g { ?d <urn:k> 'x' ; <urn:p> <urn:a> } }",
+        "SELECT * WHERE { ?d <urn:k> _:x . FILTER(?d != <urn:a>) _:x <urn:p> <urn:a> }",
         "not sparql at all {",
     ],
 )
