@@ -5,29 +5,89 @@ fastest durable setting measured), foreign keys on, and a busy timeout so a seco
 failing. SQLAlchemy takes over BEGIN from the sqlite3 driver (whose legacy mode skips BEGIN before SELECT and
 breaks SAVEPOINT) and emits ``BEGIN IMMEDIATE``: a transaction takes the write lock up front, so two
 read-then-write transactions cannot deadlock on the lock upgrade, and an outbox claim is atomic.
+
+SQLite calls run on the event loop's thread (:class:`InlineSqliteConnection`) instead of aiosqlite's worker
+thread. Our statements are point reads and single-row writes on a local file (tens of microseconds), while every
+hop to the worker thread and back costs a queue put, a thread wake-up, a ``call_soon_threadsafe`` and a fight
+for the GIL; a transaction makes 20-30 such hops. bench/negotiation.py: the CPU per negotiation of each connector
+fell by about a third. What could block the loop is a lock held by *another process* (this process's
+transactions take turns before BEGIN, see ``store.py``): the busy timeout is therefore short, and a BEGIN that
+found the database locked is retried after an asynchronous sleep, up to :data:`SQLITE_LOCK_WAIT`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Generator
+from functools import partial
+from queue import SimpleQueue
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 from connector.store.sql.url import async_url
 
-#: How long a SQLite writer waits for the lock before giving up, in milliseconds.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite writer waits for another process's lock before giving up, in seconds (in short blocking
+#: waits of :data:`SQLITE_BUSY_TIMEOUT_MS` separated by asynchronous sleeps, see ``store.py``).
+SQLITE_LOCK_WAIT = 30.0
+#: SQLite's own busy timeout, in milliseconds: the longest the event loop blocks on another process's lock.
+SQLITE_BUSY_TIMEOUT_MS = 20
 
 
 def create_engine(url: str) -> AsyncEngine:
     """An engine for ``url`` (``sqlite:///...`` or ``postgresql://...``; async drivers are chosen here)."""
-    engine = create_async_engine(async_url(url))
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+    full_url = async_url(url)
+    if not full_url.startswith("sqlite"):
+        return create_async_engine(full_url)
+    parsed = make_url(full_url)
+    args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+    engine = create_async_engine(full_url, async_creator=partial(_connect_inline, *args, **kwargs))
+    event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+class _InlineQueue(SimpleQueue[tuple["asyncio.Future[Any] | None", Callable[[], Any]]]):
+    """aiosqlite's request queue, served at once on the caller's thread (used by aiosqlite's ``stop`` and by
+    SQLAlchemy's isolation-level setter, which put work on the queue directly)."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as exc:  # handed to the waiter, as aiosqlite's worker thread does
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        if future is not None and not future.done():
+            future.set_result(result)
+
+
+class InlineSqliteConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose sqlite3 calls run on the calling thread: its worker thread never starts."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._tx = _InlineQueue()
+
+    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
+        return self._connect().__await__()  # without starting the worker thread
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _connect_inline(database: str, **kwargs: Any) -> InlineSqliteConnection:
+    return InlineSqliteConnection(partial(sqlite3.connect, database, **kwargs))
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -46,4 +106,18 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """BEGIN IMMEDIATE; while another process holds the write lock, sleep asynchronously (the event loop goes on)
+    and try again, up to :data:`SQLITE_LOCK_WAIT` seconds. Nothing has run in the transaction yet, so a retry is
+    always safe."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT
+    delay = 0.001
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            busy = getattr(exc.orig, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+        await_(asyncio.sleep(delay))  # we run inside SQLAlchemy's greenlet bridge: this yields to the loop
+        delay = min(delay * 2, 0.1)
