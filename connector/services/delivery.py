@@ -29,6 +29,7 @@ from connector.services.negotiations import negotiation_json
 from connector.services.outbox import negotiation_message, transfer_message
 from connector.services.runtime import Runtime
 from connector.services.transfers import transfer_json
+from connector.store.errors import NotFound
 from connector.store.protocols import Transaction
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ class Delivery:
         """The DID of the peer the message goes to (the audience of our self-issued token)."""
         async with self.rt.store.transaction() as tx:
             process = await _process(tx, message)
+        return process.counter_party_id
+
+    async def audience_in(self, tx: Transaction, message: OutboxMessage) -> str | None:
+        """:meth:`audience` inside ``tx`` (the worker's claim: no transaction of its own); None when the process
+        no longer exists."""
+        try:
+            process = await _process(tx, message)
+        except NotFound:
+            return None
         return process.counter_party_id
 
     # -- outcomes ----------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from connector.peer.client import PeerUnreachable
 from connector.peer.egress import EgressDenied
 from connector.services.delivery import RETRYABLE_STATUS, Delivery
 from connector.services.runtime import Runtime
-from connector.store.errors import Conflict, NotFound
+from connector.store.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,14 @@ class OutboxRunner:
         """Run until cancelled."""
         while True:
             self.rt.outbox_ready.clear()
-            claimed = await self._claim()
-            for message in claimed:
+            claimed, wanted = await self._claim()
+            for message, audience in claimed:
                 await self._slots.acquire()
-                task = asyncio.create_task(self._deliver(message))
+                task = asyncio.create_task(self._deliver(message, audience))
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
-            if claimed:
-                continue
+            if claimed and len(claimed) == wanted:
+                continue  # there may be more due messages; fewer than asked means none was left at the claim
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.rt.outbox_ready.wait(), timeout=self.retry.poll_seconds)
 
@@ -79,22 +79,23 @@ class OutboxRunner:
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
 
-    async def _claim(self) -> list[OutboxMessage]:
+    async def _claim(self) -> tuple[list[tuple[OutboxMessage, str | None]], int]:
+        """Lease due messages and, in the same transaction, look up whom each goes to (None: its process is gone);
+        returns them with the number asked for."""
         free = max(1, self.retry.concurrency - len(self._inflight))  # claim no more than we can start now
         try:
             async with self.rt.store.transaction() as tx:
-                return await tx.outbox.claim(
+                claimed = await tx.outbox.claim(
                     self.owner, now=self.rt.now(), lease_seconds=self.retry.lease_seconds, limit=free
                 )
+                return [(message, await self.delivery.audience_in(tx, message)) for message in claimed], free
         except Exception:
             log.exception("claiming outbox messages failed; retrying")
             await asyncio.sleep(self.retry.poll_seconds)
-            return []
+            return [], free
 
-    async def _deliver(self, message: OutboxMessage) -> None:
-        try:
-            audience = await self.delivery.audience(message)
-        except NotFound:
+    async def _deliver(self, message: OutboxMessage, audience: str | None) -> None:
+        if audience is None:
             async with self.rt.store.transaction() as tx:
                 await tx.outbox.mark_failed(message.id, error="process no longer exists", owner=self.owner)
             return
