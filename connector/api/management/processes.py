@@ -24,6 +24,7 @@ from connector.domain import Agreement
 from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.services.assembly import Connector
 from connector.services.consumer_catalog import fetch_catalog
+from connector.services.events import Event
 from connector.services.negotiations import negotiation_json
 from connector.services.transfers import transfer_json
 from connector.services.usage.access import AccessDenied
@@ -95,14 +96,22 @@ async def _wait(c: Connector, kind: str, process_id: str, until: set[str], secon
             )
         if current.value in until:
             return
-        try:
-            async with asyncio.timeout(seconds):
-                while True:
-                    event = await queue.get()
-                    if event.kind == kind and event.process_id == process_id and event.state in until:
-                        return
-        except TimeoutError:
-            return
+        await _reached(queue, kind, process_id, until, seconds)
+
+
+async def _reached(
+    queue: asyncio.Queue[Event], kind: str, process_id: str, until: set[str], seconds: float
+) -> dict[str, Any] | None:
+    """The process's JSON from the first event of ``queue`` in which it is in one of ``until`` (published after the
+    commit, so it is what a read would return then); None when ``seconds`` passed first."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                event = await queue.get()
+                if event.kind == kind and event.process_id == process_id and event.state in until:
+                    return event.data
+    except TimeoutError:
+        return None
 
 
 Wait = Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a terminal state")]
@@ -125,14 +134,22 @@ def router(get: Callable[[], Connector]) -> APIRouter:
         async def produce() -> tuple[int, Any]:
             peer = await fetch_catalog(c.runtime, body.counter_party_address, body.counter_party_id)
             dataset_id, offer = peer.find_offer(body.offer_id)
-            n = await c.negotiations.start(
-                provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id
-            )
-            if wait:
-                await _wait(c, "negotiation", n.id, {NegotiationState.FINALIZED, NegotiationState.TERMINATED}, wait)
+            if not wait:
+                n = await c.negotiations.start(
+                    provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id
+                )
+                return 201, negotiation_json(n)
+            # Subscribed before the negotiation exists, so no event can be missed: no read of the state first, and
+            # the final state comes with its event (a read only after a timeout).
+            async with c.runtime.events.subscribe() as queue:
+                n = await c.negotiations.start(
+                    provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id
+                )
+                final = await _reached(queue, "negotiation", n.id, {"FINALIZED", "TERMINATED"}, wait)
+            if final is None:
                 async with c.runtime.store.transaction() as tx:
-                    n = await tx.negotiations.get(n.id)
-            return 201, negotiation_json(n)
+                    final = negotiation_json(await tx.negotiations.get(n.id))
+            return 201, final
 
         return await idempotent(request, c, body.model_dump(), produce)
 
@@ -184,17 +201,21 @@ def router(get: Callable[[], Connector]) -> APIRouter:
         c = get()
 
         async def produce() -> tuple[int, Any]:
-            t = await c.transfers.start(
-                agreement_id=body.agreement_id,
-                format=body.format,
-                data_address=body.data_address,
-                inbox=request.app.state.usage.inbox.data_address,
-            )
-            if wait:
-                await _wait(c, "transfer", t.id, {"STARTED", "COMPLETED", "TERMINATED"}, wait)
+            until = {"STARTED", "COMPLETED", "TERMINATED"}
+            async with c.runtime.events.subscribe() as queue:  # before the transfer exists: no event is missed
+                t = await c.transfers.start(
+                    agreement_id=body.agreement_id,
+                    format=body.format,
+                    data_address=body.data_address,
+                    inbox=request.app.state.usage.inbox.data_address,
+                )
+                if not wait or t.state.value in until:
+                    return 201, transfer_json(t)
+                final = await _reached(queue, "transfer", t.id, until, wait)
+            if final is None:
                 async with c.runtime.store.transaction() as tx:
-                    t = await tx.transfers.get(t.id)
-            return 201, transfer_json(t)
+                    final = transfer_json(await tx.transfers.get(t.id))
+            return 201, final
 
         return await idempotent(request, c, body.model_dump(), produce)
 
