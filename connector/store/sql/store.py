@@ -10,6 +10,7 @@ from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from connector.store.faults import kill_after_commit
 from connector.store.sql.catalog import SqlAssets, SqlContractDefinitions, SqlPolicyDefinitions
 from connector.store.sql.engine import create_engine
 from connector.store.sql.migration import migrate
@@ -54,6 +55,7 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._after_commit = kill_after_commit()  # None unless a crash test set GXC_FAULT_KILL_AFTER_COMMIT
 
     @classmethod
     async def open(cls, url: str, *, upgrade: bool = True) -> SqlStore:
@@ -69,14 +71,16 @@ class SqlStore:
         if self._turn is None or _HOLDING_TURN.get():
             async with self._engine.connect() as conn, conn.begin():
                 yield SqlTransaction(conn)
-            return
-        async with self._turn:
-            holding = _HOLDING_TURN.set(True)
-            try:
-                async with self._engine.connect() as conn, conn.begin():
-                    yield SqlTransaction(conn)
-            finally:
-                _HOLDING_TURN.reset(holding)
+        else:
+            async with self._turn:
+                holding = _HOLDING_TURN.set(True)
+                try:
+                    async with self._engine.connect() as conn, conn.begin():
+                        yield SqlTransaction(conn)
+                finally:
+                    _HOLDING_TURN.reset(holding)
+        if self._after_commit is not None:
+            self._after_commit()
 
     async def remember_jti(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
         async with self.transaction() as tx:
