@@ -3,9 +3,9 @@
 A use is reserved (counted) when the access is permitted and released when the client goes away before the last
 byte (``use-aborted``, connector/services/usage/world.py: "never aborted"). A consumer under an ``at most 1 use``
 agreement can therefore read most of the data (all but what the socket buffers would still hold) again and again,
-and fetch the rest with one (counted) range request: the counter stays at zero while the data leaves many times. The test states the safe
-rule (a use that delivered bytes counts) and is marked as an expected failure until the data plane adopts it: it
-turns red (strict xfail) the day it does, so the marker goes with the fix.
+and fetch the rest with one (counted) range request: the counter stays at zero while the data leaves many times.
+The test states the safe rule (a use that delivered bytes counts) and is marked as an expected failure until the
+data plane adopts it: it turns red (strict xfail) the day it does, so the marker goes with the fix.
 """
 
 from __future__ import annotations
