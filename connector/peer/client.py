@@ -23,6 +23,13 @@ from connector.peer.egress import EgressDenied, GuardedClient
 #: Largest answer body read from a peer (a DSP ACK or catalog page).
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 DSP_VERSION = "2025-1"
+#: How long the access token granted to one peer (the ``token`` claim) is reused: an ES256 signature per message
+#: saved, and well inside the token's own lifetime (``wallet.ACCESS_TOKEN_TTL``, 5 minutes).
+GRANT_REUSE = dt.timedelta(seconds=60)
+#: How long a peer's discovered DSP base (its ``/.well-known/dspace-version``) is reused: a management call
+#: (catalog, negotiation) then costs one round trip to the peer fewer.
+DSP_BASE_REUSE = dt.timedelta(seconds=30)
+CACHE_SIZE = 10_000
 
 
 class PeerUnreachable(ConnectorError):
@@ -64,6 +71,21 @@ class PeerClient:
         #: audience DID -> (access token, scopes) letting that peer read our credentials while it handles our
         #: request (DCP: the ``token`` claim of our self-issued token).
         self.credentials = credentials
+        self._grants: dict[str, tuple[dt.datetime, tuple[str, list[str]]]] = {}
+        self._bases: dict[str, tuple[dt.datetime, str]] = {}
+
+    def _grant(self, audience: str) -> tuple[str, list[str]]:
+        """``credentials(audience)``, reused for :data:`GRANT_REUSE`."""
+        assert self.credentials is not None
+        now = self.clock()
+        cached = self._grants.get(audience)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        granted = self.credentials(audience)
+        if len(self._grants) >= CACHE_SIZE:
+            self._grants.clear()
+        self._grants[audience] = (now + GRANT_REUSE, granted)
+        return granted
 
     def token_for(self, audience: str, *, scopes: Sequence[str] = (), access_token: str | None = None) -> str:
         return issue_token(self.identity, audience, now=self.clock(), scopes=scopes, access_token=access_token)
@@ -85,7 +107,7 @@ class PeerClient:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if audience is not None:
             if access_token is None and self.credentials is not None:
-                access_token, granted = self.credentials(audience)
+                access_token, granted = self._grant(audience)
                 scopes = scopes or granted
             all_headers["Authorization"] = "Bearer " + self.token_for(
                 audience, scopes=scopes, access_token=access_token
@@ -126,9 +148,13 @@ class PeerClient:
 
     async def dsp_base(self, root_url: str) -> str:
         """The DSP 2025-1 base URL of a connector: ``root`` + the ``path`` its ``/.well-known/dspace-version``
-        lists for version 2025-1 (DSP 2025-1 §common "Exposure of Versions"). A URL that already is a DSP base
-        (its version document is missing) is returned as given."""
+        lists for version 2025-1 (DSP 2025-1 §common "Exposure of Versions"), reused for :data:`DSP_BASE_REUSE`. A
+        URL that already is a DSP base (its version document is missing) is returned as given."""
         root = root_url.rstrip("/")
+        now = self.clock()
+        cached = self._bases.get(root)
+        if cached is not None and now < cached[0]:
+            return cached[1]
         answer = await self.send("GET", root + "/.well-known/dspace-version", audience=None)
         if not answer.ok or not isinstance(answer.body, Mapping):
             return root
@@ -136,8 +162,13 @@ class PeerClient:
             if isinstance(entry, Mapping) and entry.get("version") == DSP_VERSION and entry.get("binding") == "HTTPS":
                 path = str(entry.get("path", ""))
                 if path.startswith(("http://", "https://")):
-                    return path.rstrip("/")
-                return root + "/" + path.strip("/") if path.strip("/") else root
+                    base = path.rstrip("/")
+                else:
+                    base = root + "/" + path.strip("/") if path.strip("/") else root
+                if len(self._bases) >= CACHE_SIZE:
+                    self._bases.clear()
+                self._bases[root] = (now + DSP_BASE_REUSE, base)  # only what the peer stated (no fallback)
+                return base
         raise ConnectorError(
             f"{root} does not offer DSP {DSP_VERSION} over HTTPS (its /.well-known/dspace-version lists "
             f"{[e.get('version') for e in answer.body.get('protocolVersions', []) if isinstance(e, Mapping)]})",
