@@ -380,8 +380,15 @@ def converged(s: Space) -> tuple[bool, str]:
             continue
         if other["state"] != n["state"]:
             return False, f"negotiation {n['consumerPid']}: consumer {n['state']}, provider {other['state']}"
+    known = {n["consumerPid"] for n in mine}
+    orphans = [pid for pid in theirs if pid not in known]
+    if orphans:
+        return False, f"the provider has negotiations the consumer does not know: {orphans[:3]}"
     transfers = {t["consumerPid"]: t for t in p.items("/transfers")}
-    for t in c.items("/transfers"):
+    mine_t = c.items("/transfers")
+    if orphans := sorted(set(transfers) - {t["consumerPid"] for t in mine_t}):
+        return False, f"the provider has transfers the consumer does not know: {orphans[:3]}"
+    for t in mine_t:
         other = transfers.get(t["consumerPid"])
         if other is None:
             if t["state"] != "TERMINATED":
