@@ -40,6 +40,8 @@ import pytest
 from connector.settings import load_settings
 from connector.store.faults import KILL_AFTER_COMMIT
 from tests.integration.connector.harness import dataspace_pki, make_participant
+from tests.integration.dataplane.flow import Clock, agree, offer, running, start
+from tests.integration.dataplane.test_enforcement import wait_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -225,6 +227,8 @@ class Space:
     offer: dict[str, str] = field(default_factory=dict)
     #: STARTED transfers (consumer view) per asset, for pulls
     pulls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: transfers started by the bursts (consumer ids), to be completed or terminated later
+    started: list[str] = field(default_factory=list)
     #: pulls the client received completely, per agreement
     observed: Counter[str] = field(default_factory=Counter)
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
@@ -299,7 +303,12 @@ def burst(s: Space) -> None:
     with contextlib.suppress(httpx.HTTPError):
         for _ in range(s.rng.randint(1, 2)):
             c.api.post("/negotiations", json={"counterPartyAddress": p.base, "offerId": s.offer["weather"]})
-        c.api.post("/transfers", json={"agreementId": s.pulls["weather"]["agreementId"]})
+        r = c.api.post("/transfers", json={"agreementId": s.pulls["weather"]["agreementId"]})
+        if r.status_code == 201:
+            s.started.append(r.json()["id"])
+        if s.started and s.rng.random() < 0.5:  # an earlier one ends (completion or termination by the consumer)
+            action = s.rng.choice(["complete", "terminate"])
+            c.api.post(f"/transfers/{s.started.pop(0)}/{action}", json={"reason": "crash test"})
         pull(s, "weather")
 
 
@@ -355,10 +364,11 @@ def run_kill_points(s: Space, kill_points: int, *, arm: float = 0.35) -> Report:
                 report.kill_points += 1
                 report.kinds[f"{kind if n is victim else 'commit'}-{n.name}"] += 1
                 n.start(rng, arm=arm)
-        report.kill_points += sum(n.deaths for n in (s.provider, s.consumer))
-        report.kinds["commit-during-recovery"] += sum(n.deaths for n in (s.provider, s.consumer))
         for n in (s.provider, s.consumer):
-            n.deaths = 0
+            if n.deaths:
+                report.kill_points += n.deaths
+                report.kinds[f"commit-during-recovery-{n.name}"] += n.deaths
+                n.deaths = 0
     report.seconds = time.monotonic() - started
     return report
 
@@ -470,3 +480,37 @@ def test_kill_9_at_a_hundred_seeded_points_converges(tmp_path: Path) -> None:
     assert report.agreements > 2, "no negotiation survived the crashes"
     for kind in ("timer", "commit", "stream"):
         assert any(k.startswith(kind) for k in report.kinds), f"no {kind} kill point in this run: {report.kinds}"
+
+
+async def test_a_repeated_completion_is_acknowledged(tmp_path: Path) -> None:
+    """Found by the kill points: the provider committed COMPLETED and died before answering; the consumer's retry
+    of the same TransferCompletionMessage was refused with 400 (COMPLETED is terminal), so the consumer terminated
+    its side while the provider's stayed COMPLETED. A repeat must get the current state back (house rule 2)."""
+    pki, clock = dataspace_pki(), Clock()
+    async with (
+        running(make_participant(tmp_path, "provider", pki), clock) as provider,
+        running(make_participant(tmp_path, "consumer", pki), clock) as consumer,
+    ):
+        data = tmp_path / "weather.csv"
+        data.write_text("a\n1\n", encoding="utf-8")
+        await offer(provider, "weather", OPEN, {"kind": "file", "path": str(data)})
+        transfer = await start(consumer, await agree(consumer, provider, "weather"))
+        r = await consumer.post(f"/transfers/{transfer['id']}/complete", {})
+        assert r.status_code == 200, r.text
+        await wait_state(consumer, transfer["id"], "COMPLETED")
+        repeat = {
+            "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+            "@type": "TransferCompletionMessage",
+            "providerPid": transfer["providerPid"],
+            "consumerPid": transfer["consumerPid"],
+        }
+        peers = consumer.app.state.connector.runtime.peers
+        token = peers.token_for(provider.did)
+        async with httpx.AsyncClient(timeout=30) as http:
+            r = await http.post(
+                f"{provider.base}/dsp/2025-1/transfers/{transfer['providerPid']}/completion",
+                json=repeat,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "COMPLETED"
