@@ -66,7 +66,7 @@ def main() -> int:
             print(f"{kind:<26} {n:>6}")
         print(f"{'total':<26} {result['kill_points']:>6}  (mid-stream with bytes at the client: {report.mid_stream})")
         print(f"negotiations {result['negotiations']}, transfers {result['transfers']}")
-        print(f"agreements {result['agreements']} (same on both sides), uses counted {result['counted_uses']}, ")
+        print(f"agreements {result['agreements']} (same on both sides); uses counted {result['counted_uses']}")
         print(f"complete pulls seen by the client {result['complete_pulls_seen']}; both ledgers verify")
     return 0
 
