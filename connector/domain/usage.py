@@ -3,8 +3,10 @@
 - :class:`SealedRecord` is one stored record of the hash-chained, signed usage ledger (the chain and signature are
   made and checked by :mod:`connector.dataplane.ledger`; the store only keeps them in ``seq`` order).
 - :class:`UsageRecord` is one use of an agreement's data: *reserved* when an access is permitted, *completed*
-  when the last byte was sent, *aborted* (not counted) when the client went away mid-stream. A reservation left by
-  a crash stays *reserved* and is counted, so counters never under-count (odrl.md §4, ``count``).
+  when the last byte was sent, *interrupted* when the client went away after data left (not a completed use, but
+  counted: otherwise a consumer could read most of the data again and again by hanging up before the end), and
+  *aborted* (released, not counted) when it went away before any byte was sent. A reservation left by a crash stays
+  *reserved* and is counted, so counters never under-count (odrl.md §4, ``count``).
 - :class:`ClaimsSnapshot` keeps the consumer's verified claims seen last, for the policy monitor.
 - :class:`Obligation` is a duty of an agreement tracked through its life (ODRL IM §2.6: not-set, fulfilled,
   violated).
@@ -18,7 +20,7 @@ from pydantic import AwareDatetime, Field
 
 from connector.domain.entity import Entity, JsonObject
 
-UsageState = Literal["reserved", "completed", "aborted"]
+UsageState = Literal["reserved", "completed", "interrupted", "aborted"]
 DutyState = Literal["not-set", "fulfilled", "violated"]
 
 

@@ -1,11 +1,9 @@
 """Use counting against a client that never finishes a download (issue 9 §1: counters never under-count uses).
 
-A use is reserved (counted) when the access is permitted and released when the client goes away before the last
-byte (``use-aborted``, connector/services/usage/world.py: "never aborted"). A consumer under an ``at most 1 use``
-agreement can therefore read most of the data (all but what the socket buffers would still hold) again and again,
-and fetch the rest with one (counted) range request: the counter stays at zero while the data leaves many times.
-The test states the safe rule (a use that delivered bytes counts) and is marked as an expected failure until the
-data plane adopts it: it turns red (strict xfail) the day it does, so the marker goes with the fix.
+A use is reserved (counted) when the access is permitted. If the client goes away before the last byte, the use is
+not completed; were it released, a consumer under an ``at most 1 use`` agreement could read most of the data again
+and again by hanging up just before the end. So a use that delivered bytes stays counted (``use-interrupted``);
+only one that delivered nothing is released (``use-aborted``).
 """
 
 from __future__ import annotations
@@ -24,11 +22,6 @@ pytestmark = pytest.mark.integration
 SIZE = 64 * 1024 * 1024  # far more than the socket buffers hold: the provider sees the hang-up
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an aborted use is released whatever it delivered (tests/integration/dataplane/test_streaming.py "
-    "test_proxy_backend_and_dropped_client_is_not_a_use): decision for the data-plane owner",
-)
 async def test_a_download_dropped_before_its_last_byte_still_counts(tmp_path: Path) -> None:
     pki, clock = dataspace_pki(), Clock()
     source = tmp_path / "data.bin"

@@ -4,8 +4,9 @@ A pull carries the data-plane token of the transfer (``Authorization: Bearer``) 
 (``X-GXC-Purpose`` header or ``gxc-purpose`` query parameter) and prove its current claims (``X-GXC-Identity``: a
 DCP self-issued ID token for us, as on DSP requests). The access is then evaluated in the ``access`` scope with the
 live world (:mod:`.world`). A deny is answered 403 with the reason and recorded; a permit *reserves* a use (so the
-N+1-th concurrent pull is already denied), which becomes *completed* when the last byte was sent or *aborted* (not
-counted) when the client disconnects. Decisions and reservations of one ledger are serialised by the ledger lock
+N+1-th concurrent pull is already denied), which becomes *completed* when the last byte was sent, *interrupted*
+(still counted) when the client disconnects after data left, or *aborted* (released) when it disconnects before.
+Decisions and reservations of one ledger are serialised by the ledger lock
 they are recorded under, so the count cannot race.
 """
 
@@ -264,7 +265,8 @@ class AccessControl:
         status: int | None = None,
         reason: str | None = None,
     ) -> None:
-        state = "completed" if complete else "aborted"
+        # A use that delivered data counts even when the client hung up before the end (see the domain docstring).
+        state = "completed" if complete else ("interrupted" if sent > 0 else "aborted")
         async with self.rt.store.transaction() as tx:
             await tx.usage.finish(use_id, state=state, bytes_sent=sent, digest=digest, at=self.rt.now())
             data: dict[str, Any] = {"use": use_id, "bytes": sent, "digest": digest, "status": status}

@@ -1,6 +1,7 @@
 """The live state of the world of an agreement, for the ``access`` and ``monitor`` scopes (odrl.md §4).
 
-- ``count``: uses of the agreement so far: reserved (in flight, or left by a crash) and completed, never aborted;
+- ``count``: uses of the agreement so far: reserved (in flight, or left by a crash), completed and interrupted
+  (data left before the client hung up), never aborted (nothing was sent);
   ``at_most_uses(n)`` is ``count lt n``, so the n+1-th use is denied while n are reserved or done;
 - ``elapsedTime``: time since the agreement was signed (``xsd:duration`` in seconds);
 - ``dateTime``: the runtime's clock (``World.now``);

@@ -57,8 +57,8 @@ class MemoryUsage:
     async def finish(
         self, record_id: str, *, state: str, bytes_sent: int, digest: str | None, at: dt.datetime
     ) -> UsageRecord:
-        if state not in ("completed", "aborted"):
-            raise ValueError(f"a use finishes completed or aborted, not {state}")
+        if state not in ("completed", "interrupted", "aborted"):
+            raise ValueError(f"a use finishes completed, interrupted or aborted, not {state}")
         found = self._t.usage.get(record_id)
         if found is None:
             raise NotFound(f"use {record_id!r} not found")

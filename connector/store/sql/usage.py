@@ -67,8 +67,8 @@ class SqlUsage:
     async def finish(
         self, record_id: str, *, state: str, bytes_sent: int, digest: str | None, at: dt.datetime
     ) -> UsageRecord:
-        if state not in ("completed", "aborted"):
-            raise ValueError(f"a use finishes completed or aborted, not {state}")
+        if state not in ("completed", "interrupted", "aborted"):
+            raise ValueError(f"a use finishes completed, interrupted or aborted, not {state}")
         statement = (
             update(USAGE_RECORDS)
             .where(USAGE_RECORDS.c.id == record_id, USAGE_RECORDS.c.state == "reserved")
@@ -84,7 +84,8 @@ class SqlUsage:
 
     async def count(self, agreement_id: str) -> int:
         statement = select(func.count()).where(
-            USAGE_RECORDS.c.agreement_id == agreement_id, USAGE_RECORDS.c.state.in_(("reserved", "completed"))
+            USAGE_RECORDS.c.agreement_id == agreement_id,
+            USAGE_RECORDS.c.state.in_(("reserved", "completed", "interrupted")),
         )
         return int((await self._conn.execute(statement)).scalar_one())
 
