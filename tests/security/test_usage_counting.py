@@ -44,7 +44,7 @@ async def test_a_download_dropped_before_its_last_byte_still_counts(tmp_path: Pa
             assert delivered > 0
             for _ in range(400):  # the provider notices the hang-up and settles the use
                 records = (await provider.api.get("/ledger", params={"limit": 500})).json()["items"]
-                if any(rec["kind"] == "use-aborted" for rec in records):
+                if any(rec["kind"] in ("use-interrupted", "use-aborted") for rec in records):
                     break
                 await asyncio.sleep(0.05)
             again = await http.get(url, headers=bearer(props))
