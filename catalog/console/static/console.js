@@ -90,7 +90,11 @@
         });
     }
     const source = new EventSource(document.body.dataset.events);
-    source.onopen = function () { if (indicator) { indicator.classList.add("on"); indicator.title = "live"; } };
+    source.onopen = function () {
+      if (indicator) { indicator.classList.add("on"); indicator.title = "live"; }
+      // A change between rendering this page and subscribing sent no event to us: re-read once connected.
+      if (!pending) pending = setTimeout(refresh, 0);
+    };
     source.onerror = function () { if (indicator) { indicator.classList.remove("on"); indicator.title = "reconnecting"; } };
     function onEvent(event) {
       const data = JSON.parse(event.data);
