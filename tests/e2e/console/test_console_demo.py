@@ -187,6 +187,8 @@ def test_demo_scenario_in_the_consoles(page: Page, demo: Demo) -> None:
 def test_keyboard_only_sign_in(page: Page, demo: Demo) -> None:
     """The sign-in form works with the keyboard alone (focus starts in the key field)."""
     page.goto(demo.consumer + "/console/")
+    # Autofocus is applied once the form is rendered: wait for it (that is the claim under test), then type.
+    expect(page.get_by_label("Management API key", exact=True)).to_be_focused()
     page.keyboard.type(demo.consumer_key)
     page.keyboard.press("Enter")
     expect(page.get_by_role("navigation", name="Console sections")).to_be_visible()
