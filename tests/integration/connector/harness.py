@@ -52,27 +52,20 @@ class Running:
 
 
 def make_participant(root: Path, name: str, pki: DevelopmentPki, **config: Any) -> Path:
-    port = free_port()
+    """A participant state folder made by `gxc init`'s code, with ``config`` written into its gxc.toml."""
     state = root / name
     init_participant(
-        state, participant_name=name, host="127.0.0.1", port=port, public_url=None, alg="ES256", now=NOW, pki=pki
+        state,
+        participant_name=config.pop("participant_name", name),
+        host="127.0.0.1",
+        port=free_port(),
+        public_url=None,
+        alg="ES256",
+        now=NOW,
+        pki=pki,
+        settings=config,
     )
-    if config:
-        path = state / "gxc.toml"
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.split(" =")[0] not in config]
-        lines += [f"{key} = {_toml(value)}" for key, value in config.items()]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return state
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return str(value)
 
 
 async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
