@@ -9,6 +9,7 @@ which goes to ``<base>/negotiations/offers`` of the consumer. Templates use ``{p
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from urllib.parse import quote
 
@@ -82,18 +83,24 @@ CONSUMER_ENDPOINTS: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
-def fill(template: str, **params: str) -> str:
+def fill(template: str, *, partial: bool = False, **params: str) -> str:
     """``template`` with each ``{name}`` replaced by the percent-encoded value (``/``, ``?``, ``#`` escaped; the
-    ``:`` of ``urn:uuid:`` pids kept). Every placeholder must be given and every parameter used."""
+    ``:`` of ``urn:uuid:`` pids kept). Every parameter must be used and, unless ``partial``, every placeholder
+    given: a partial fill leaves the others for later (a peer's pid that is not known yet)."""
     result = template
     for name, value in params.items():
         placeholder = "{" + name + "}"
         if placeholder not in result:
             raise ValueError(f"{template!r} has no placeholder {placeholder}")
         result = result.replace(placeholder, quote(value, safe=":@!$&'()*+,;="))
-    if "{" in result:
+    if not partial and "{" in result:
         raise ValueError(f"{template!r}: unfilled placeholder in {result!r}")
     return result
+
+
+def placeholders(template: str) -> list[str]:
+    """The names of the ``{name}`` placeholders left in ``template``."""
+    return re.findall(r"\{(\w+)\}", template)
 
 
 def join(address: str, path: str) -> str:

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from connector.domain import Agreement, Negotiation, OutboxMessage, ProcessError, ProcessKind, TransferProcess
@@ -26,7 +28,7 @@ from connector.dsp.states import NegotiationMessageKind, NegotiationState, Role,
 from connector.peer.client import PeerResponse
 from connector.services.events import Event
 from connector.services.negotiations import negotiation_json
-from connector.services.outbox import negotiation_message, transfer_message
+from connector.services.outbox import complete, negotiation_message, transfer_message
 from connector.services.runtime import Runtime
 from connector.services.transfers import transfer_json
 from connector.store.errors import NotFound
@@ -43,6 +45,12 @@ NO_PID = "the provider's ACK carries no providerPid"
 StartedHook = Callable[[TransferProcess], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Route:
+    audience: str
+    message: OutboxMessage
+
+
 class Delivery:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -51,20 +59,15 @@ class Delivery:
 
     # -- sending ---------------------------------------------------------------------------------------------
 
-    async def audience(self, message: OutboxMessage) -> str:
-        """The DID of the peer the message goes to (the audience of our self-issued token)."""
-        async with self.rt.store.transaction() as tx:
-            process = await _process(tx, message)
-        return process.counter_party_id
-
-    async def audience_in(self, tx: Transaction, message: OutboxMessage) -> str | None:
-        """:meth:`audience` inside ``tx`` (the worker's claim: no transaction of its own); None when the process
-        no longer exists."""
+    async def route_in(self, tx: Transaction, message: OutboxMessage) -> Route | None:
+        """Where ``message`` goes, read inside ``tx`` (the worker's claim: no transaction of its own): the peer's DID
+        (the audience of our self-issued token) and the message completed with the pids its process learned since
+        it was enqueued; None when the process no longer exists."""
         try:
             process = await _process(tx, message)
         except NotFound:
             return None
-        return process.counter_party_id
+        return Route(process.counter_party_id, complete(message, process))
 
     # -- outcomes ----------------------------------------------------------------------------------------------
 
@@ -72,6 +75,7 @@ class Delivery:
         events: list[Event] = []
         async with self.rt.store.transaction() as tx:
             await tx.outbox.mark_sent(message.id, owner=owner)
+            waiting = await tx.outbox.has_pending(message.process_kind, message.process_id)
             process = await _process(tx, message)
             if isinstance(process, Negotiation):
                 updated = await self._negotiation_acked(tx, process, message, response.body)
@@ -86,6 +90,8 @@ class Delivery:
                     process = moved
         for event in events:
             self.rt.events.publish(event)
+        if waiting:  # the next message of this process is due now (one at a time per process)
+            self.rt.outbox_ready.set()
         if (
             isinstance(process, TransferProcess)
             and process.role is Role.PROVIDER
@@ -172,6 +178,23 @@ class Delivery:
         if event is not None:
             self.rt.events.publish(event)
         self.rt.outbox_ready.set()
+
+    async def still_terminating(
+        self, message: OutboxMessage, *, error: str, next_attempt_at: dt.datetime, owner: str
+    ) -> None:
+        """A termination that reached the retry limit while the peer is unavailable: the process ends here (it is
+        our decision; the peer cannot object) and the message is retried at ``next_attempt_at``."""
+        event: Event | None = None
+        async with self.rt.store.transaction() as tx:
+            await tx.outbox.reschedule(message.id, next_attempt_at=next_attempt_at, error=error, owner=owner)
+            process = await _process(tx, message)
+            if not process.state.terminal:
+                reason = f"{message.message_type} not delivered yet (still retrying): {error}"
+                failure = process.error or ProcessError(code="termination-pending", reason=reason)
+                updated = await self._fail_process(tx, process, failure.code, failure.reason, failure.details)
+                event = _event(self.rt, updated)
+        if event is not None:
+            self.rt.events.publish(event)
 
     async def _fail_process(
         self,

@@ -8,6 +8,9 @@ receiver uses.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -29,21 +32,64 @@ def transfer_message(rt: Runtime, transfer: TransferProcess, message: DspModel, 
 def _message(
     rt: Runtime, kind: ProcessKind, process: Negotiation | TransferProcess, message: DspModel, path: str
 ) -> OutboxMessage:
-    params: dict[str, str] = {}
-    if "{consumerPid}" in path:
-        params["consumerPid"] = process.consumer_pid or ""
-    if "{providerPid}" in path:
-        params["providerPid"] = process.provider_pid or ""
+    # A pid we do not know yet (the peer's ACK of our request has not arrived: e.g. an operator terminates right
+    # after starting) stays a placeholder in the URL and "" in the body; :func:`complete` fills it at delivery.
+    known = {name: value for name, value in _pids(process).items() if value and "{" + name + "}" in path}
     address = process.counter_party_address
     now = rt.now()
     body: dict[str, Any] = encode_message(message)
     return OutboxMessage(
-        id=f"urn:uuid:{uuid.uuid4()}",
+        id=message_id(),
         process_kind=kind,
         process_id=process.id,
         message_type=str(getattr(message, "kind")),  # noqa: B009 - every process message model has .kind
-        target_url=paths.join(address, paths.fill(path, **params)),
+        target_url=paths.join(address, paths.fill(path, partial=True, **known)),
         body=body,
         next_attempt_at=now,
         created_at=now,
     )
+
+
+def complete(message: OutboxMessage, process: Negotiation | TransferProcess) -> OutboxMessage:
+    """``message`` with the pids that were unknown when it was enqueued and that ``process`` knows now."""
+    pids = _pids(process)
+    fill = {name: pids[name] for name in paths.placeholders(message.target_url) if pids.get(name)}
+    body = {name: pids[name] for name in pids if message.body.get(name) == "" and pids[name]}
+    if not fill and not body:
+        return message
+    return message.evolve(
+        target_url=paths.fill(message.target_url, partial=True, **fill), body={**message.body, **body}
+    )
+
+
+def missing_pids(message: OutboxMessage) -> list[str]:
+    """The pids ``message`` still lacks (it cannot be delivered without them)."""
+    return paths.placeholders(message.target_url)
+
+
+def _pids(process: Negotiation | TransferProcess) -> dict[str, str]:
+    return {"consumerPid": process.consumer_pid or "", "providerPid": process.provider_pid or ""}
+
+
+_last_ms = 0
+_sequence = 0
+_lock = threading.Lock()
+
+
+def message_id() -> str:
+    """A UUIDv7 URN (RFC 9562 §5.7) that sorts after every id this process made before (§6.2 method 1: a 12-bit
+    counter in ``rand_a`` within one millisecond). The outbox delivers a process's messages in (``created_at``,
+    ``id``) order, and ``created_at`` ties when several messages are enqueued at one clock reading."""
+    global _last_ms, _sequence
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms > _last_ms:
+            _last_ms, _sequence = ms, 0
+        else:
+            _sequence += 1
+            if _sequence > 0xFFF:  # counter exhausted: borrow the next millisecond
+                _last_ms, _sequence = _last_ms + 1, 0
+        ms, sequence = _last_ms, _sequence
+    rand_b = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
+    value = (ms << 80) | (0x7 << 76) | (sequence << 64) | (0b10 << 62) | rand_b
+    return f"urn:uuid:{uuid.UUID(int=value)}"

@@ -188,6 +188,9 @@ class OutboxRepository(Protocol):
     async def get(self, message_id: str) -> OutboxMessage:
         """NotFound if absent."""
 
+    async def has_pending(self, process_kind: ProcessKind, process_id: str) -> bool:
+        """Whether a message of the process is still pending (e.g. waiting behind the one just delivered)."""
+
     async def claim(
         self, owner: str, *, now: dt.datetime, lease_seconds: float, limit: int = 10
     ) -> list[OutboxMessage]:
@@ -195,7 +198,9 @@ class OutboxRepository(Protocol):
 
         Each claimed message gets ``lease_owner=owner``, ``lease_expires_at=now+lease_seconds`` and one more
         ``attempts``; oldest due first. Concurrent claimers (other transactions, processes or hosts on the same
-        database) never receive the same message while its lease holds.
+        database) never receive the same message while its lease holds. A message is only due when no earlier
+        message (by ``created_at``, then ``id``) of the same process is still pending: each process's messages go
+        out one at a time, in order.
         """
 
     async def mark_sent(self, message_id: str, *, owner: str | None = None) -> None:

@@ -2,8 +2,12 @@
 
 It claims due messages under a lease (several replicas on one PostgreSQL never send the same message twice while
 a lease holds), sends each with our self-issued token, and hands the answer to :class:`~connector.services.
-delivery.Delivery`. Transport errors and retryable answers back off exponentially with jitter; after
-``max_attempts`` the process is terminated with the reason. Latency is event-driven: services set
+delivery.Delivery`. A process's messages go out one at a time, in the order they were enqueued (the claim skips a
+message while an earlier one of its process is pending), and a pid learned since enqueueing is filled in before
+sending. Transport errors and retryable answers back off exponentially with jitter; after ``max_attempts`` the
+process is terminated with the reason. A termination to a peer that is down or failing (I/O errors, 5xx, 408, 429)
+ends the process here as well but keeps trying (capped backoff) for ``termination_budget``: it is the peer's only
+way to learn the end. Latency is event-driven: services set
 ``runtime.outbox_ready`` after committing a message, and the runner claims at once; a slow poll only picks up
 retries that became due. Deliveries run concurrently (bounded), so one slow peer never blocks the others.
 """
@@ -22,7 +26,8 @@ from dataclasses import dataclass
 from connector.domain import OutboxMessage
 from connector.peer.client import PeerUnreachable
 from connector.peer.egress import EgressDenied
-from connector.services.delivery import RETRYABLE_STATUS, Delivery
+from connector.services.delivery import RETRYABLE_STATUS, Delivery, Route
+from connector.services.outbox import missing_pids
 from connector.services.runtime import Runtime
 from connector.store.errors import Conflict
 
@@ -34,6 +39,9 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay: float = 0.25
     max_delay: float = 60.0
+    #: How long a termination keeps being retried after ``max_attempts`` (backoff capped at ``max_delay``): it is
+    #: how the peer learns that the process ended here, and a lost one leaves the peer's process running for good.
+    termination_budget: float = 24 * 3600.0
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
     concurrency: int = 32
@@ -79,7 +87,7 @@ class OutboxRunner:
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
 
-    async def _claim(self) -> tuple[list[tuple[OutboxMessage, str | None]], int]:
+    async def _claim(self) -> tuple[list[tuple[OutboxMessage, Route | None]], int]:
         """Lease due messages and, in the same transaction, look up whom each goes to (None: its process is gone);
         returns them with the number asked for."""
         free = max(1, self.retry.concurrency - len(self._inflight))  # claim no more than we can start now
@@ -88,24 +96,31 @@ class OutboxRunner:
                 claimed = await tx.outbox.claim(
                     self.owner, now=self.rt.now(), lease_seconds=self.retry.lease_seconds, limit=free
                 )
-                return [(message, await self.delivery.audience_in(tx, message)) for message in claimed], free
+                return [(message, await self.delivery.route_in(tx, message)) for message in claimed], free
         except Exception:
             log.exception("claiming outbox messages failed; retrying")
             await asyncio.sleep(self.retry.poll_seconds)
             return [], free
 
-    async def _deliver(self, message: OutboxMessage, audience: str | None) -> None:
-        if audience is None:
+    async def _deliver(self, message: OutboxMessage, route: Route | None) -> None:
+        if route is None:
             async with self.rt.store.transaction() as tx:
                 await tx.outbox.mark_failed(message.id, error="process no longer exists", owner=self.owner)
             return
+        message = route.message
+        if missing := missing_pids(message):
+            # Only possible when the request that would have told us the peer's pid was given up (the messages of
+            # a process go out in order): there is no URL to send to.
+            reason = f"the peer's {' and '.join(missing)} is unknown (it never acknowledged our request)"
+            await self._settle(self.delivery.undeliverable(message, reason, owner=self.owner))
+            return
         try:
-            response = await self.rt.peers.send("POST", message.target_url, audience=audience, body=message.body)
+            response = await self.rt.peers.send("POST", message.target_url, audience=route.audience, body=message.body)
         except EgressDenied as exc:
             await self._settle(self.delivery.undeliverable(message, exc.message, owner=self.owner))
             return
         except PeerUnreachable as exc:
-            await self._retry_or_give_up(message, exc.message)
+            await self._retry_or_give_up(message, exc.message, unavailable=True)
             return
         log.info(
             "delivered",
@@ -114,12 +129,14 @@ class OutboxRunner:
         if response.ok:
             await self._settle(self.delivery.delivered(message, response, owner=self.owner))
         elif response.status in RETRYABLE_STATUS or response.status >= 500:
-            await self._retry_or_give_up(message, f"HTTP {response.status}: {response.text[:200]}")
+            unavailable = response.status not in (404, 409)  # those answer for the process, not for the peer
+            await self._retry_or_give_up(message, f"HTTP {response.status}: {response.text[:200]}", unavailable)
         else:
             await self._settle(self.delivery.rejected(message, response, owner=self.owner))
 
-    async def _retry_or_give_up(self, message: OutboxMessage, error: str) -> None:
-        if message.attempts >= self.retry.max_attempts:
+    async def _retry_or_give_up(self, message: OutboxMessage, error: str, unavailable: bool = False) -> None:
+        exhausted = message.attempts >= self.retry.max_attempts
+        if exhausted and not (unavailable and self._keeps_trying(message)):
             await self._settle(
                 self.delivery.undeliverable(
                     message, f"gave up after {message.attempts} attempts: {error}", owner=self.owner
@@ -127,11 +144,22 @@ class OutboxRunner:
             )
             return
         next_at = self.rt.now() + dt.timedelta(seconds=self.retry.delay(message.attempts))
+        if exhausted:  # a termination to a peer that is down: ended here now, and the peer is told when it is back
+            await self._settle(
+                self.delivery.still_terminating(message, error=error, next_attempt_at=next_at, owner=self.owner)
+            )
+            return
         try:
             async with self.rt.store.transaction() as tx:
                 await tx.outbox.reschedule(message.id, next_attempt_at=next_at, error=error, owner=self.owner)
         except Conflict:
             log.warning("lost the lease of %s while rescheduling", message.id)
+
+    def _keeps_trying(self, message: OutboxMessage) -> bool:
+        """A termination to an unavailable peer is retried for ``termination_budget``."""
+        if not message.message_type.endswith("TerminationMessage"):
+            return False
+        return (self.rt.now() - message.created_at).total_seconds() < self.retry.termination_budget
 
     async def _settle(self, outcome: Awaitable[None]) -> None:
         try:

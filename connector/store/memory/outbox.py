@@ -26,16 +26,26 @@ class MemoryOutbox:
             raise NotFound(f"outbox message {message_id!r} not found")
         return detached(message)
 
+    async def has_pending(self, process_kind: ProcessKind, process_id: str) -> bool:
+        return any(
+            m.status is OutboxStatus.PENDING and m.process_kind is process_kind and m.process_id == process_id
+            for m in self._t.outbox.values()
+        )
+
     async def claim(
         self, owner: str, *, now: dt.datetime, lease_seconds: float, limit: int = 10
     ) -> builtins.list[OutboxMessage]:
+        pending = [m for m in self._t.outbox.values() if m.status is OutboxStatus.PENDING]
+        heads: dict[tuple[ProcessKind, str], OutboxMessage] = {}
+        for m in pending:  # one message per process at a time, the oldest (see the SQL outbox)
+            key = (m.process_kind, m.process_id)
+            if key not in heads or (m.created_at, m.id) < (heads[key].created_at, heads[key].id):
+                heads[key] = m
         due = sorted(
             (
                 m
-                for m in self._t.outbox.values()
-                if m.status is OutboxStatus.PENDING
-                and m.next_attempt_at <= now
-                and (m.lease_expires_at is None or m.lease_expires_at <= now)
+                for m in heads.values()
+                if m.next_attempt_at <= now and (m.lease_expires_at is None or m.lease_expires_at <= now)
             ),
             key=lambda m: (m.next_attempt_at, m.created_at, m.id),
         )[:limit]

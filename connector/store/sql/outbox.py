@@ -4,6 +4,11 @@ A claim selects due rows ``FOR UPDATE SKIP LOCKED`` and leases them in the same 
 concurrent claimers skip each other's locked rows, and a row committed by another claimer in the meantime is
 re-checked against the WHERE clause, so no message is leased twice. SQLite ignores ``FOR UPDATE``: there every
 transaction begins with ``BEGIN IMMEDIATE`` (see ``engine.py``), which serialises writers.
+
+A process's messages go out one at a time in (``created_at``, ``id``) order: a message is due only when no earlier
+message of its process is still pending (leased or waiting for a retry). DSP peers apply messages in the order their
+state machine expects them; two in flight at once could arrive reversed (a termination before the request that
+creates the process, a termination before a completion the peer applied), and the states would diverge.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import builtins
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain import OutboxMessage, OutboxStatus, ProcessKind
@@ -23,6 +28,15 @@ from connector.store.sql.rows import insert_if_absent, row_values, select_one, s
 from connector.store.sql.tables import OUTBOX_MESSAGES
 
 _c = OUTBOX_MESSAGES.c
+_earlier = OUTBOX_MESSAGES.alias("earlier")
+_e = _earlier.c
+#: An earlier message of the same process is still pending (uses ``ix_outbox_messages_process``).
+_BEHIND_ANOTHER = exists().where(
+    _e.process_kind == _c.process_kind,
+    _e.process_id == _c.process_id,
+    _e.status == OutboxStatus.PENDING.value,
+    or_(_e.created_at < _c.created_at, and_(_e.created_at == _c.created_at, _e.id < _c.id)),
+)
 
 
 class SqlOutbox:
@@ -39,6 +53,14 @@ class SqlOutbox:
             raise NotFound(f"outbox message {message_id!r} not found")
         return message
 
+    async def has_pending(self, process_kind: ProcessKind, process_id: str) -> bool:
+        statement = select(_c.id).where(
+            _c.process_kind == process_kind.value,
+            _c.process_id == process_id,
+            _c.status == OutboxStatus.PENDING.value,
+        )
+        return (await self._conn.scalar(statement.limit(1))) is not None
+
     async def claim(
         self, owner: str, *, now: dt.datetime, lease_seconds: float, limit: int = 10
     ) -> builtins.list[OutboxMessage]:
@@ -48,6 +70,7 @@ class SqlOutbox:
                 _c.status == OutboxStatus.PENDING.value,
                 _c.next_attempt_at <= now,
                 or_(_c.lease_expires_at.is_(None), _c.lease_expires_at <= now),
+                ~_BEHIND_ANOTHER,
             )
             .order_by(_c.next_attempt_at, _c.created_at, _c.id)
             .limit(limit)

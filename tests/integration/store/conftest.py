@@ -259,7 +259,7 @@ class Factory:
         values: dict[str, Any] = {
             "id": self.id("msg"),
             "process_kind": ProcessKind.NEGOTIATION,
-            "process_id": "neg-1",
+            "process_id": self.id("neg"),
             "message_type": "ContractRequestMessage",
             "target_url": "https://provider.example/dsp/negotiations/request",
             "body": {"@type": "ContractRequestMessage", "consumerPid": "urn:uuid:1"},

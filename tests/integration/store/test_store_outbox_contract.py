@@ -107,6 +107,33 @@ async def test_reschedule_releases_the_lease_until_the_next_attempt(store: Store
         assert (await tx.outbox.get(message.id)).status is OutboxStatus.FAILED
 
 
+async def test_a_process_sends_one_message_at_a_time_in_order(store: Store, make) -> None:
+    """A message is due only when no earlier message of its process is pending (leased, or waiting for a retry);
+    ties in ``created_at`` are broken by ``id`` (UUIDv7 ids sort in creation order)."""
+    first = make.message(id="t-1", process_kind=ProcessKind.TRANSFER, process_id="p", created_at=at(0))
+    second = make.message(id="t-2", process_kind=ProcessKind.TRANSFER, process_id="p", created_at=at(0))
+    third = make.message(id="t-3", process_kind=ProcessKind.TRANSFER, process_id="p", created_at=at(1))
+    same_id_other_kind = make.message(id="n-9", process_kind=ProcessKind.NEGOTIATION, process_id="p")
+    async with store.transaction() as tx:
+        for message in (third, second, first, same_id_other_kind):
+            await tx.outbox.enqueue(message)
+        assert await tx.outbox.has_pending(ProcessKind.TRANSFER, "p")
+        claimed = await tx.outbox.claim("w", now=at(5), lease_seconds=LEASE, limit=10)
+        assert sorted(m.id for m in claimed) == ["n-9", "t-1"]
+        assert await tx.outbox.claim("w", now=at(5), lease_seconds=LEASE, limit=10) == []  # t-1 leased
+        await tx.outbox.reschedule("t-1", next_attempt_at=at(9), error="down", owner="w")
+        assert await tx.outbox.claim("w", now=at(6), lease_seconds=LEASE) == []  # t-1 waits for its retry
+        [again] = await tx.outbox.claim("w", now=at(9), lease_seconds=LEASE)
+        assert again.id == "t-1"
+        await tx.outbox.mark_sent("t-1", owner="w")
+        assert [m.id for m in await tx.outbox.claim("w", now=at(9), lease_seconds=LEASE)] == ["t-2"]
+        await tx.outbox.mark_failed("t-2", error="rejected", owner="w")  # a failed message no longer holds the line
+        assert [m.id for m in await tx.outbox.claim("w", now=at(9), lease_seconds=LEASE)] == ["t-3"]
+        await tx.outbox.mark_sent("t-3", owner="w")
+        assert not await tx.outbox.has_pending(ProcessKind.TRANSFER, "p")
+        assert await tx.outbox.has_pending(ProcessKind.NEGOTIATION, "p")
+
+
 async def test_outbox_list_filters(store: Store, make) -> None:
     messages = [
         make.message(id="o1", process_kind=ProcessKind.NEGOTIATION, process_id="n-1"),

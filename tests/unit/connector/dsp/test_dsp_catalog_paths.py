@@ -206,3 +206,12 @@ def test_fill_encodes_pids() -> None:
         paths.fill(paths.TRANSFER_START, consumerPid=pid)
     with pytest.raises(ValueError, match="unfilled"):
         paths.fill(paths.TRANSFER_START)
+
+
+def test_a_partial_fill_leaves_unknown_pids_for_later() -> None:
+    template = paths.join("https://p.example/dsp", paths.TRANSFER_TERMINATION)
+    left = paths.fill(template, partial=True)
+    assert paths.placeholders(left) == ["providerPid"]
+    done = paths.fill(left, providerPid="urn:uuid:1/2")
+    assert done == "https://p.example/dsp/transfers/urn:uuid:1%2F2/termination"
+    assert paths.placeholders(done) == []
