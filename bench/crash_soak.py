@@ -7,11 +7,13 @@ converge (same states, same agreements, none lost or duplicated), both usage led
 must never under-count. The report: kill points by kind, rounds, negotiations/agreements/uses and time.
 
     .venv/bin/python bench/crash_soak.py [--kill-points 1000] [--round 200] [--seed N] [--json]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test]   (both connectors on fresh PostgreSQL databases)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -23,7 +25,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.test_crash_points import SEED, check, crash_space, run_kill_points, settle  # noqa: E402
+from tests.e2e.test_crash_points import (  # noqa: E402
+    SEED,
+    check,
+    crash_space,
+    postgres_databases,
+    run_kill_points,
+    settle,
+)
 
 
 def main() -> int:
@@ -32,10 +41,14 @@ def main() -> int:
     parser.add_argument("--round", type=int, default=200, help="kill points between convergence checks")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server URL: one fresh database per connector")
     args = parser.parse_args()
     started = time.monotonic()
     rounds: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="gxc-crash-soak-") as tmp, crash_space(Path(tmp), args.seed) as space:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gxc-crash-soak-"))
+        databases = stack.enter_context(postgres_databases(args.postgres)) if args.postgres else None
+        space = stack.enter_context(crash_space(Path(tmp), args.seed, databases))
         target = 0
         while target < args.kill_points:
             target = min(args.kill_points, target + args.round)
@@ -45,6 +58,7 @@ def main() -> int:
             rounds.append({"kill_points": report.kill_points, "agreements": report.agreements})
             print(f"round {len(rounds)}: {report.kill_points} kill points, converged", file=sys.stderr)
     result = {
+        "store": "postgresql" if args.postgres else "sqlite",
         "seed": args.seed,
         "seconds": round(time.monotonic() - started, 1),
         "kill_points": report.kill_points,
@@ -60,7 +74,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"crash soak: seed {result['seed']}, {result['seconds']} s, {len(rounds)} rounds, all converged")
+        head = f"crash soak ({result['store']}): seed {result['seed']}, {result['seconds']} s"
+        print(f"{head}, {len(rounds)} rounds, all converged")
         print(f"{'kill point kind':<26} {'count':>6}")
         for kind, n in Counter(result["kinds"]).most_common():
             print(f"{kind:<26} {n:>6}")

@@ -20,6 +20,7 @@ replays a run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -28,12 +29,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -47,6 +50,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SEED = int(os.environ.get("GXC_CRASH_SEED", "20261126"))
 KILL_POINTS = 100
+#: CI-sized PostgreSQL run (the SQLite run has the hundred; bench/crash_soak.py --postgres runs more)
+POSTGRES_KILL_POINTS = 50
 BIG = 4 * 1024 * 1024
 OPEN = {
     "@context": "http://www.w3.org/ns/odrl.jsonld",
@@ -234,8 +239,11 @@ class Space:
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
 
-def node(root: Path, name: str, pki: Any, zygote: Zygote) -> Node:
-    state = make_participant(root, name, pki, outbox_lease_seconds=1.0)
+def node(root: Path, name: str, pki: Any, zygote: Zygote, database_url: str | None = None) -> Node:
+    config: dict[str, Any] = {"outbox_lease_seconds": 1.0}
+    if database_url:
+        config["database_url"] = database_url
+    state = make_participant(root, name, pki, **config)
     settings = load_settings(state / "gxc.toml")
     key = settings.management_api_key.get_secret_value() if settings.management_api_key else ""
     api = httpx.Client(base_url=settings.base_url + "/api/management/v1", headers={"X-Api-Key": key}, timeout=30)
@@ -243,13 +251,16 @@ def node(root: Path, name: str, pki: Any, zygote: Zygote) -> Node:
 
 
 @contextlib.contextmanager
-def crash_space(root: Path, seed: int) -> Iterator[Space]:
+def crash_space(root: Path, seed: int, databases: Mapping[str, str] | None = None) -> Iterator[Space]:
+    """Two connectors on SQLite files, or on the PostgreSQL databases given per name (provider, consumer)."""
     pki = dataspace_pki()
     zygote = Zygote()
     nodes: list[Node] = []
     space: Space | None = None
+    urls = databases or {}
     try:
-        provider, consumer = node(root, "provider", pki, zygote), node(root, "consumer", pki, zygote)
+        provider = node(root, "provider", pki, zygote, urls.get("provider"))
+        consumer = node(root, "consumer", pki, zygote, urls.get("consumer"))
         nodes = [provider, consumer]
         rng = random.Random(seed)
         provider.start(rng)
@@ -481,6 +492,40 @@ def test_kill_9_at_a_hundred_seeded_points_converges(tmp_path: Path) -> None:
     assert report.agreements > 2, "no negotiation survived the crashes"
     for kind in ("timer", "commit", "stream"):
         assert any(k.startswith(kind) for k in report.kinds), f"no {kind} kill point in this run: {report.kinds}"
+
+
+@contextlib.contextmanager
+def postgres_databases(server_url: str) -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database per connector on the server of ``server_url``, dropped afterwards."""
+    prefix = f"gxc_crash_{uuid.uuid4().hex[:8]}"
+    server = server_url.split("://", 1)[1].rsplit("/", 1)[0]
+    admin = f"postgresql://{server}/{server_url.rsplit('/', 1)[1] or 'postgres'}"
+
+    async def each(statement: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            for name in ("provider", "consumer"):
+                await conn.execute(statement.format(f"{prefix}_{name}"))
+        finally:
+            await conn.close()
+
+    asyncio.run(each('CREATE DATABASE "{}"'))
+    try:
+        yield {name: f"postgresql://{server}/{prefix}_{name}" for name in ("provider", "consumer")}
+    finally:
+        asyncio.run(each('DROP DATABASE IF EXISTS "{}" WITH (FORCE)'))
+
+
+@pytest.mark.postgres
+def test_kill_9_on_postgresql_converges(tmp_path: Path, postgres_url: str) -> None:
+    """The same kill points with both connectors on PostgreSQL (asyncpg, row locks, SKIP LOCKED claims)."""
+    with postgres_databases(postgres_url) as databases, crash_space(tmp_path, SEED + 1, databases) as s:
+        run_kill_points(s, POSTGRES_KILL_POINTS)
+        settle(s)
+        report = check(s)
+    print(f"crash points on PostgreSQL (seed {SEED + 1}): {report}")
+    assert report.kill_points >= POSTGRES_KILL_POINTS
+    assert report.agreements > 2, "no negotiation survived the crashes"
 
 
 async def test_a_repeated_completion_is_acknowledged(tmp_path: Path) -> None:
