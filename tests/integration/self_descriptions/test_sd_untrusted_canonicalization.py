@@ -7,8 +7,12 @@ credential fails: the others in the same presentation verify as usual. Real work
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from tests.fixtures.self_descriptions.world import World, tagus_participant
 pytestmark = pytest.mark.integration
 
 GENEROUS = 10.0
+GXC = str(Path(sys.executable).parent / "gxc")
 
 
 @pytest.fixture
@@ -122,3 +127,22 @@ async def test_shacl_data_graph_from_the_worker_gives_the_in_process_report(worl
     assert validate(documents, canonicalizer=pool) == expected
     assert (await validate_async(documents, canonicalizer=InProcess())) == expected
     assert expected.focus_nodes > 0
+
+
+def test_gxc_sd_verify_reports_the_timeout_and_exits_1(world: World, tmp_path: Path) -> None:
+    """The real console script (its worker is spawned from the ``gxc`` entry point, as a user runs it)."""
+    poisoned = tmp_path / "poisoned.json"
+    poisoned.write_text(json.dumps(_poison(world)), encoding="utf-8")
+    did_document = tmp_path / "participant.did.json"
+    did_document.write_text(json.dumps(world.participant.document), encoding="utf-8")
+    args = ["--json", "--no-trust-chain", "--no-shapes", "--did-document", str(did_document)]
+    args += ["--at", world.now.isoformat(), "--canonicalization-timeout", "1"]
+    started = time.monotonic()
+    result = subprocess.run(
+        [GXC, "sd", "verify", str(poisoned), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert time.monotonic() - started < 60  # generous: interpreter, imports, one worker start, 1 s budget
+    assert result.returncode == 1, result.stderr
+    [credential] = json.loads(result.stdout)["credentials"]
+    assert credential["errors"][0]["code"] == "canonicalization-timeout"
+    assert "exceeded 1 s" in credential["errors"][0]["message"]
