@@ -11,6 +11,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -259,3 +261,38 @@ def test_closed_pool_ends_its_workers_and_refuses_calls() -> None:
 def test_in_process_and_default_pool_give_the_same_bytes(world: World) -> None:
     document = _documents(world)[0][1]
     assert InProcess().canonicalize(document) == default_pool().canonicalize(document) == canonicalize(document)
+
+
+_EXIT_WHILE_BUSY = """
+import threading, time
+from self_descriptions.canonical_worker import WorkerPool
+from tests.fixtures.self_descriptions.poison import poison_document
+pool = WorkerPool(workers=1, timeout=600)
+pool.start()
+print(pool.pids[0], flush=True)
+threading.Thread(target=lambda: pool.canonicalize(poison_document()), daemon=True).start()
+while pool.busy == 0:
+    time.sleep(0.01)
+"""
+
+
+def test_interpreter_exit_ends_a_busy_worker() -> None:
+    """No close(): at exit the worker still canonicalizing a poison dataset is ended, not left running.
+
+    Two mechanisms do it (this test cannot tell which acted first): the pool's finalizer (atexit) and
+    multiprocessing's own termination of daemonic children."""
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_WHILE_BUSY], cwd=root, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.split()[0])
+    assert _eventually(lambda: not _alive(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
