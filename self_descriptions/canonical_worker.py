@@ -48,6 +48,7 @@ only happens after a timeout or crash, where ~0.3-1 s of start-up does not matte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import multiprocessing
@@ -388,8 +389,9 @@ class WorkerPool:
         with self._cond:
             self._workers.discard(worker)
             if not self._closed and len(self._workers) < self.size:
-                # the replacement starts now; the next call waits for it to be ready
-                self._idle.append(self._spawn_locked())
+                # the replacement starts now; the next call waits for it to be ready (or retries if it cannot start)
+                with contextlib.suppress(CanonicalizationWorkerError):
+                    self._idle.append(self._spawn_locked())
             self._cond.notify()
 
 
@@ -402,15 +404,24 @@ class _Worker:
 
     def __init__(self, context: Any, alarm_slack: float) -> None:
         # Two one-way OS pipes rather than a duplex Pipe (a socketpair): self_descriptions stays free of sockets.
-        requests_in, requests_out = context.Pipe(duplex=False)
-        replies_in, replies_out = context.Pipe(duplex=False)
+        try:
+            requests_in, requests_out = context.Pipe(duplex=False)
+            replies_in, replies_out = context.Pipe(duplex=False)
+        except OSError as exc:  # out of file descriptors
+            raise CanonicalizationWorkerError(f"cannot start a canonicalization worker process: {exc}") from exc
         process: BaseProcess = context.Process(
             target=serve, args=(requests_in, replies_out, alarm_slack), name="gxc-canonical-worker", daemon=True
         )
-        process.start()
-        # only the worker holds its ends now: its death reads as end-of-file here, ours as end-of-file there
-        requests_in.close()
-        replies_out.close()
+        try:
+            process.start()
+        except OSError as exc:  # out of processes or memory
+            for end in (requests_in, requests_out, replies_in, replies_out):
+                end.close()
+            raise CanonicalizationWorkerError(f"cannot start a canonicalization worker process: {exc}") from exc
+        finally:
+            # only the worker holds its ends now: its death reads as end-of-file here, ours as end-of-file there
+            requests_in.close()
+            replies_out.close()
         self.process = process
         self.pid = process.pid
         self.requests: Connection = requests_out
