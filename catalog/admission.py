@@ -28,6 +28,7 @@ from catalog.errors import SubmissionRefused
 from catalog.extract import participant_name
 from catalog.state import anchor_fingerprints
 from self_descriptions.canonical import DEFAULT_LIMITS, Limits, jcs
+from self_descriptions.canonical_worker import Canonicalizer
 from self_descriptions.certificates import load_pem_certificates
 from self_descriptions.compliance import (
     ENGINE_VERSION,
@@ -148,12 +149,15 @@ class Admission:
         x5u_fetcher: X5uFetcher | None,
         loader: DocumentLoader | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        canonicalizer: Canonicalizer | None = None,
     ) -> None:
+        """``canonicalizer`` canonicalizes the submitted JSON-LD (None: the process-wide worker pool)."""
         self.trust = trust
         self.resolver = resolver
         self.x5u_fetcher = x5u_fetcher
         self.loader = loader
         self.limits = limits
+        self.canonicalizer = canonicalizer
 
     def shapes_for(self, value: str | Mapping[str, Any]) -> str:
         """Loire VP-JWTs are checked with 25.11, Tagus JSON-LD with 22.10, when that version is accepted."""
@@ -174,6 +178,7 @@ class Admission:
             shapes=shapes,
             loader=self.loader,
             limits=self.limits,
+            canonicalizer=self.canonicalizer,
         )
         checks = list(verdict.checks)
         if not presentation_window:

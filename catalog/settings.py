@@ -87,6 +87,15 @@ class CatalogueSettings(BaseSettings):
 
     # --- limits and schedules -------------------------------------------------------------------------------
     max_submission_bytes: int = Field(1_048_576, ge=1024)
+    canonicalization_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Budget to canonicalize one submitted JSON-LD document (RDFC-1.0 §7.1 dataset poisoning); the "
+        "worker process doing it is killed beyond it and the submission fails with canonicalization-timeout.",
+    )
+    canonicalization_workers: int | None = Field(
+        None, ge=1, le=64, description="Canonicalization worker processes; default min(2, CPUs)."
+    )
     sparql_timeout_seconds: float = Field(5.0, gt=0)
     sparql_max_results: int = Field(10_000, ge=1)
     crawl_interval_seconds: float = Field(3600.0, ge=0, description="0 disables periodic crawling.")

@@ -151,6 +151,10 @@ egress_allow_private = false
 
 # --- Discovery and federation ----------------------------------------------------------------------------
 max_submission_bytes = 1048576
+# Seconds to canonicalize one submitted JSON-LD document in a worker process, which is killed beyond it (a crafted
+# document can make RDFC-1.0 run for hours); workers default to min(2, CPUs).
+canonicalization_timeout_seconds = 5.0
+# canonicalization_workers = 2
 sparql_timeout_seconds = 5.0
 sparql_max_results = 10000
 # Crawl admitted members' DSP catalogs every N seconds (0: only on demand).

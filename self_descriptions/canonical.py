@@ -73,10 +73,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def check_limits(document: Any, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise :class:`LimitExceeded` or :class:`CanonicalizationError` if ``document`` is too big, deep or hostile.
 
-    Counts JSON objects without ``@id``/``id`` as potential blank nodes (RDFC-1.0's cost grows with them).
+    Counts as potential blank nodes (RDFC-1.0's cost grows with them, §4.8) JSON objects without ``@id``/``id`` and
+    each distinct blank node identifier (``"@id": "_:b0"``) that objects name: a document can label its blank nodes
+    instead of nesting them. No count catches a small poison dataset (a clique of ten blank nodes, RDFC-1.0 §7.1):
+    that needs the time limit of :mod:`self_descriptions.canonical_worker`.
     """
     nodes = 0
     blank = 0
+    labels: set[str] = set()
     size = 0
     stack: list[tuple[Any, int]] = [(document, 0)]
     while stack:
@@ -87,7 +91,11 @@ def check_limits(document: Any, limits: Limits = DEFAULT_LIMITS) -> None:
         if nodes > limits.max_nodes:
             raise LimitExceeded(f"document has more than {limits.max_nodes} JSON values")
         if isinstance(value, Mapping):
-            if "@id" not in value and "id" not in value and "@value" not in value:
+            identifier = value.get("@id", value.get("id"))
+            new_label = isinstance(identifier, str) and identifier.startswith("_:") and identifier not in labels
+            if new_label:
+                labels.add(str(identifier))
+            if new_label or ("@id" not in value and "id" not in value and "@value" not in value):
                 blank += 1
                 if blank > limits.max_blank_nodes:
                     raise LimitExceeded(f"document has more than {limits.max_blank_nodes} blank nodes")

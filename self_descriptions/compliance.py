@@ -26,12 +26,13 @@ from cryptography import x509
 
 from self_descriptions.build import GAIAX_TERMS_AND_CONDITIONS_HASHES, GX_DEVELOPMENT, LOIRE_CONTEXT
 from self_descriptions.canonical import DEFAULT_LIMITS, Limits, credential_digests, sri
+from self_descriptions.canonical_worker import Canonicalizer
 from self_descriptions.did import DidResolver
 from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.keys import KeyPair
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.proofs.vc_jwt import W3C, HeaderProfile, format_datetime, sign_vc_jwt
-from self_descriptions.shacl import Engine, ShaclError, ShaclReport, Shapes, validate
+from self_descriptions.shacl import Engine, ShaclError, ShaclReport, Shapes, validate_async
 from self_descriptions.trust import X5uFetcher
 from self_descriptions.verify import CredentialAssessment, PresentationAssessment, assess_presentation, make_context
 
@@ -118,10 +119,20 @@ async def check_compliance(
     accepted_terms_hashes: Iterable[str] = GAIAX_TERMS_AND_CONDITIONS_HASHES,
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    canonicalizer: Canonicalizer | None = None,
 ) -> ComplianceVerdict:
-    """Run the GXDCH checks over a participant VP (VP-JWT or JSON-LD); never raises for a non-compliant VP."""
+    """Run the GXDCH checks over a participant VP (VP-JWT or JSON-LD); never raises for a non-compliant VP.
+
+    The VP is untrusted input: its JSON-LD is canonicalized (JsonWebSignature2020) and converted to RDF (SHACL) by
+    ``canonicalizer``, by default the process-wide worker pool with its timeout (RDFC-1.0 §7.1)."""
     ctx = make_context(
-        resolver=resolver, trust_anchors=trust_anchors, now=now, x5u_fetcher=x5u_fetcher, loader=loader, limits=limits
+        resolver=resolver,
+        trust_anchors=trust_anchors,
+        now=now,
+        x5u_fetcher=x5u_fetcher,
+        loader=loader,
+        limits=limits,
+        canonicalizer=canonicalizer,
     )
     assessment = await assess_presentation(vp, ctx)
     checks: list[Check] = [Check("presentation", False, p.message, code=p.code) for p in assessment.errors]
@@ -144,7 +155,14 @@ async def check_compliance(
     report: ShaclReport | None = None
     if shapes is not None and documents:
         try:
-            report = validate(documents, shapes=shapes, engine=shacl_engine, loader=loader, limits=limits)
+            report = await validate_async(
+                documents,
+                canonicalizer=ctx.active_canonicalizer,
+                shapes=shapes,
+                engine=shacl_engine,
+                loader=loader,
+                limits=limits,
+            )
             checks.append(
                 Check(
                     "shapes",

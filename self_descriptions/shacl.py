@@ -16,6 +16,7 @@ on the project's corpus (``tests/unit/self_descriptions/test_shacl.py``, differe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ import rdflib
 from rdflib.namespace import RDF, SH
 
 from self_descriptions.canonical import DEFAULT_LIMITS, Limits, to_nquads
+from self_descriptions.canonical_worker import Canonicalizer
 from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.loader import DocumentLoader
 
@@ -192,12 +194,9 @@ def _parse_graph(text: str, fmt: str) -> rdflib.Graph:
     return graph
 
 
-def data_triples(
-    credentials: Sequence[Mapping[str, Any]], *, loader: DocumentLoader | None = None, limits: Limits = DEFAULT_LIMITS
-) -> list[ox.Triple]:
-    """The union of the credential subjects of ``credentials`` (each under its own ``@context``), with the
-    :data:`SUBCLASS_AXIOMS` types added; blank nodes are renamed apart per credential (``c<index>_<label>``)."""
-    triples: list[ox.Triple] = []
+def subject_documents(credentials: Sequence[Mapping[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Per credential (by index) the JSON-LD document of its subjects under its own ``@context``."""
+    out: list[tuple[int, dict[str, Any]]] = []
     for index, credential in enumerate(credentials):
         subjects = credential.get("credentialSubject")
         if subjects is None:
@@ -206,7 +205,47 @@ def data_triples(
             "@context": credential.get("@context", []),
             "@graph": subjects if isinstance(subjects, list) else [subjects],
         }
-        nquads = to_nquads(document, loader=loader, limits=limits)
+        out.append((index, document))
+    return out
+
+
+def data_triples(
+    credentials: Sequence[Mapping[str, Any]],
+    *,
+    loader: DocumentLoader | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    canonicalizer: Canonicalizer | None = None,
+) -> list[ox.Triple]:
+    """The union of the credential subjects of ``credentials`` (each under its own ``@context``), with the
+    :data:`SUBCLASS_AXIOMS` types added; blank nodes are renamed apart per credential (``c<index>_<label>``).
+
+    JSON-LD becomes RDF through ``canonicalizer`` (a worker pool for credentials from outside, where a crafted
+    document can be stopped) or in process when it is None."""
+    convert = canonicalizer.to_nquads if canonicalizer is not None else to_nquads
+    return triples_from_nquads(
+        [(index, convert(document, loader=loader, limits=limits)) for index, document in subject_documents(credentials)]
+    )
+
+
+async def data_triples_async(
+    credentials: Sequence[Mapping[str, Any]],
+    *,
+    canonicalizer: Canonicalizer,
+    loader: DocumentLoader | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[ox.Triple]:
+    """:func:`data_triples`, awaiting the JSON-LD to RDF conversions (concurrently, one per credential)."""
+    documents = subject_documents(credentials)
+    converted = await asyncio.gather(
+        *(canonicalizer.to_nquads_async(document, loader=loader, limits=limits) for _, document in documents)
+    )
+    return triples_from_nquads([(index, nquads) for (index, _), nquads in zip(documents, converted, strict=True)])
+
+
+def triples_from_nquads(parts: Sequence[tuple[int, str]]) -> list[ox.Triple]:
+    """The data graph from each credential's N-Quads (``(index, nquads)``), see :func:`data_triples`."""
+    triples: list[ox.Triple] = []
+    for index, nquads in parts:
         renamed: dict[str, ox.BlankNode] = {}
 
         def rename(term: Any, index: int = index, renamed: dict[str, ox.BlankNode] = renamed) -> Any:
@@ -305,10 +344,41 @@ def validate(
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
     require_focus_nodes: bool = True,
+    canonicalizer: Canonicalizer | None = None,
 ) -> ShaclReport:
-    """Validate the union of ``credentials``' subjects; raises :class:`NoFocusNodes` when nothing was targeted."""
+    """Validate the union of ``credentials``' subjects; raises :class:`NoFocusNodes` when nothing was targeted.
+
+    ``canonicalizer`` converts the JSON-LD (see :func:`data_triples`); None converts in process."""
     shapes_obj = load_shapes(shapes) if isinstance(shapes, str) else shapes
-    triples = data_triples(credentials, loader=loader, limits=limits)
+    triples = data_triples(credentials, loader=loader, limits=limits, canonicalizer=canonicalizer)
+    return validate_triples(triples, shapes=shapes_obj, engine=engine, require_focus_nodes=require_focus_nodes)
+
+
+async def validate_async(
+    credentials: Sequence[Mapping[str, Any]],
+    *,
+    canonicalizer: Canonicalizer,
+    shapes: Shapes | str = "25.11",
+    engine: Engine = "turbo",
+    loader: DocumentLoader | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    require_focus_nodes: bool = True,
+) -> ShaclReport:
+    """:func:`validate` for credentials from outside: the JSON-LD conversion is awaited from ``canonicalizer``."""
+    shapes_obj = load_shapes(shapes) if isinstance(shapes, str) else shapes
+    triples = await data_triples_async(credentials, canonicalizer=canonicalizer, loader=loader, limits=limits)
+    return validate_triples(triples, shapes=shapes_obj, engine=engine, require_focus_nodes=require_focus_nodes)
+
+
+def validate_triples(
+    triples: Sequence[ox.Triple],
+    *,
+    shapes: Shapes | str = "25.11",
+    engine: Engine = "turbo",
+    require_focus_nodes: bool = True,
+) -> ShaclReport:
+    """Validate a data graph built by :func:`data_triples`."""
+    shapes_obj = load_shapes(shapes) if isinstance(shapes, str) else shapes
     focus = _count_focus_triples(triples, shapes_obj)
     if focus == 0 and require_focus_nodes:
         raise NoFocusNodes(

@@ -14,19 +14,25 @@ Checks, in order: JOSE header (``alg: none``, embedded keys, ``crit``), no ``vc`
 JsonWebSignature2020 in the Gaia-X flavour first, then the specification flavour), validity at ``now``
 (``validFrom``/``validUntil``, ``issuanceDate``/``expirationDate``, ``nbf``/``iat``/``exp`` in s or ms), and the
 ``x5u`` chain to the trust anchors. A credential whose key cannot be resolved is ``unverifiable``, never valid.
+
+JSON-LD credentials are untrusted input to RDFC-1.0, whose work a crafted document can make explode (RDFC-1.0 §4.8,
+§7.1 dataset poisoning), so their canonicalization runs in :attr:`VerificationContext.canonicalizer`: by default the
+process-wide :func:`~self_descriptions.canonical_worker.default_pool` (worker processes, 5 s per call), whose
+timeout is recorded as the credential's ``canonicalization-timeout`` error like any other failed check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cryptography import x509
 
 from self_descriptions.canonical import DEFAULT_LIMITS, Limits, check_limits, credential_digests
+from self_descriptions.canonical_worker import Canonicalizer, default_pool
 from self_descriptions.did import DidError, DidResolver
 from self_descriptions.errors import CertificateError, SelfDescriptionError
 from self_descriptions.loader import DocumentLoader
@@ -37,7 +43,7 @@ from self_descriptions.proofs.jose import (
     parse_compact,
     verify_signature,
 )
-from self_descriptions.proofs.jws2020 import Flavour, proof_of, verify_jws2020
+from self_descriptions.proofs.jws2020 import Flavour, proof_of, verify_jws2020_async
 from self_descriptions.proofs.vc_jwt import enveloped_tokens, parse_data_url
 from self_descriptions.trust import ChainValidator, X5uFetcher
 
@@ -134,7 +140,8 @@ class PresentationAssessment:
 
 @dataclass(frozen=True)
 class VerificationContext:
-    """What verification needs besides the input: resolver, trust, time and the offline JSON-LD loader."""
+    """What verification needs besides the input: resolver, trust, time, the offline JSON-LD loader and where
+    untrusted JSON-LD is canonicalized (``None``: the process-wide worker pool, :func:`default_pool`)."""
 
     resolver: DidResolver
     chains: ChainValidator | None
@@ -142,6 +149,12 @@ class VerificationContext:
     loader: DocumentLoader | None = None
     limits: Limits = DEFAULT_LIMITS
     leeway: dt.timedelta = dt.timedelta(0)
+    canonicalizer: Canonicalizer | None = None
+
+    @property
+    def active_canonicalizer(self) -> Canonicalizer:
+        """The canonicalizer to use for this verification."""
+        return self.canonicalizer if self.canonicalizer is not None else default_pool()
 
 
 def make_context(
@@ -154,12 +167,22 @@ def make_context(
     limits: Limits = DEFAULT_LIMITS,
     chains: ChainValidator | None = None,
     leeway: dt.timedelta = dt.timedelta(0),
+    canonicalizer: Canonicalizer | None = None,
 ) -> VerificationContext:
     """``trust_anchors=None`` disables the x5u chain check (trust ``not-checked``); ``leeway`` tolerates clock skew
-    between issuer and verifier on validity bounds (VCDM 2.0 leaves it to the verifier; JWT practice is <= 60 s)."""
+    between issuer and verifier on validity bounds (VCDM 2.0 leaves it to the verifier; JWT practice is <= 60 s);
+    ``canonicalizer`` is where JSON-LD credentials are canonicalized (None: :func:`default_pool`)."""
     if chains is None and trust_anchors is not None:
         chains = ChainValidator(trust_anchors, x5u_fetcher)
-    return VerificationContext(resolver=resolver, chains=chains, now=now, loader=loader, limits=limits, leeway=leeway)
+    return VerificationContext(
+        resolver=resolver,
+        chains=chains,
+        now=now,
+        loader=loader,
+        limits=limits,
+        leeway=leeway,
+        canonicalizer=canonicalizer,
+    )
 
 
 # --- entry points -------------------------------------------------------------------------------------------
@@ -174,10 +197,17 @@ async def verify_credential(
     x5u_fetcher: X5uFetcher | None = None,
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    canonicalizer: Canonicalizer | None = None,
 ) -> CredentialAssessment:
     """Verify one VC-JWT (compact or ``data:`` URL) or JSON-LD VC with JsonWebSignature2020; raise on failure."""
     ctx = make_context(
-        resolver=resolver, trust_anchors=trust_anchors, now=now, x5u_fetcher=x5u_fetcher, loader=loader, limits=limits
+        resolver=resolver,
+        trust_anchors=trust_anchors,
+        now=now,
+        x5u_fetcher=x5u_fetcher,
+        loader=loader,
+        limits=limits,
+        canonicalizer=canonicalizer,
     )
     result = await assess_credential(credential, ctx)
     _raise_if_failed(result, "credential")
@@ -193,10 +223,17 @@ async def verify_presentation(
     x5u_fetcher: X5uFetcher | None = None,
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    canonicalizer: Canonicalizer | None = None,
 ) -> PresentationAssessment:
     """Verify a VP-JWT (with enveloped VC-JWTs) or a JSON-LD VP (Tagus); raise on the first failure."""
     ctx = make_context(
-        resolver=resolver, trust_anchors=trust_anchors, now=now, x5u_fetcher=x5u_fetcher, loader=loader, limits=limits
+        resolver=resolver,
+        trust_anchors=trust_anchors,
+        now=now,
+        x5u_fetcher=x5u_fetcher,
+        loader=loader,
+        limits=limits,
+        canonicalizer=canonicalizer,
     )
     result = await assess_presentation(presentation, ctx)
     for problem in result.errors:
@@ -369,7 +406,11 @@ async def _assess_jwt(
     result.kid = kid
     if kid.split("#", 1)[0] != result.issuer:
         result.fail("issuer-mismatch", f"kid {kid!r} does not belong to the issuer {result.issuer!r}")
-    await _check_key_and_signature(result, kid, lambda jwk: verify_signature(jws, jwk), ctx)
+
+    async def check(jwk: Mapping[str, Any]) -> None:
+        verify_signature(jws, jwk)
+
+    await _check_key_and_signature(result, kid, check, ctx)
     _check_validity(result, payload, jws.header, ctx)
     return result
 
@@ -403,8 +444,10 @@ async def _assess_jsonld(
         result.fail(exc.code, exc.message)
         return result
 
-    def check(jwk: Mapping[str, Any]) -> None:
-        result.flavour = verify_jws2020(document, jwk, loader=ctx.loader, limits=ctx.limits)
+    async def check(jwk: Mapping[str, Any]) -> None:
+        result.flavour = await verify_jws2020_async(
+            document, jwk, canonicalizer=ctx.active_canonicalizer, loader=ctx.loader, limits=ctx.limits
+        )
 
     await _check_key_and_signature(result, vm, check, ctx)
     _check_validity(result, document, {}, ctx)
@@ -412,7 +455,10 @@ async def _assess_jsonld(
 
 
 async def _check_key_and_signature(
-    result: CredentialAssessment, kid: str, check: Any, ctx: VerificationContext
+    result: CredentialAssessment,
+    kid: str,
+    check: Callable[[Mapping[str, Any]], Awaitable[None]],
+    ctx: VerificationContext,
 ) -> None:
     try:
         document = await ctx.resolver.resolve(kid.split("#", 1)[0])
@@ -422,7 +468,7 @@ async def _check_key_and_signature(
         result.fail("unverifiable", f"the issuer's key cannot be resolved: {exc.message}")
         return
     try:
-        check(jwk)
+        await check(jwk)
     except SelfDescriptionError as exc:
         result.signature = "invalid"
         result.fail(exc.code, exc.message)

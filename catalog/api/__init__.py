@@ -29,6 +29,7 @@ from catalog.state import load_identity, load_trust_anchors
 from catalog.store import CatalogueStore
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
 from connector.peer.egress import EgressPolicy, GuardedClient
+from self_descriptions.canonical_worker import WorkerPool
 from self_descriptions.did import DidResolver
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.shacl import preload
@@ -84,7 +85,11 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
             timeout=settings.sparql_timeout_seconds, max_results=settings.sparql_max_results, reload=reload
         )
         await sparql.start()
-        admission = Admission(trust, resolver=resolver, x5u_fetcher=x5u, loader=loader)
+        # Submitted JSON-LD is canonicalized in worker processes with a hard timeout (started on first use).
+        canonicalizer = WorkerPool(
+            workers=settings.canonicalization_workers, timeout=settings.canonicalization_timeout_seconds
+        )
+        admission = Admission(trust, resolver=resolver, x5u_fetcher=x5u, loader=loader, canonicalizer=canonicalizer)
         catalogue = Catalogue(settings, store, identity, admission, sparql, clock=clock)
         catalogue_ref.append(catalogue)
         runtime = Runtime(
@@ -113,6 +118,7 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
             yield
         finally:
             await runtime.stop()
+            await asyncio.to_thread(canonicalizer.close)
             await sparql.close()
             await store.close()
             await client.aclose()

@@ -9,10 +9,14 @@
 * ``gxc sd comply VP_FILE --trusted-notary DID [...verify options] [--key PEM --kid KID]``: the GXDCH checks; with
   a key, also issues the compliance (``gx:LabelCredential``) VC-JWT.
 * ``gxc sd verify FILE [--json] [--at TIME] [--did-document FILE]... [--trust-anchor PEM]... [--no-trust-chain]
-  [--x5u-chain URL=FILE]... [--context URL=FILE]... [--shapes VERSION|FILE | --no-shapes] [--resolve-did-web]``.
+  [--x5u-chain URL=FILE]... [--context URL=FILE]... [--shapes VERSION|FILE | --no-shapes] [--resolve-did-web]
+  [--canonicalization-timeout SECONDS]``.
 
 FILE may be JSON-LD (VC or VP), a compact VC-JWT/VP-JWT or a ``data:`` URL. Exit codes: 0 everything verified,
 1 something is invalid, 2 usage error. No network connection is opened unless ``--resolve-did-web`` is given.
+``verify`` and ``comply`` canonicalize the file's JSON-LD in a worker process that is killed after
+``--canonicalization-timeout`` seconds (default 5; RDFC-1.0 §7.1): a crafted credential is reported as
+``canonicalization-timeout`` instead of hanging the command.
 
 The ``--json`` verdict (stable; see :mod:`self_descriptions.report`)::
 
@@ -33,6 +37,7 @@ import json
 import sys
 import tomllib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -50,6 +55,7 @@ from self_descriptions.build import (
     Validity,
     build_self_description,
 )
+from self_descriptions.canonical_worker import DEFAULT_TIMEOUT, Canonicalizer, InProcess, WorkerPool
 from self_descriptions.certificates import load_pem_certificates
 from self_descriptions.compliance import check_compliance, issue_compliance_credential
 from self_descriptions.did import DidResolver, OfflineDidResolver, did_web_from_url
@@ -287,6 +293,21 @@ At = Annotated[str | None, typer.Option("--at", help="Verification time (ISO 860
 AsJson = Annotated[bool, typer.Option("--json", help="Print the machine-readable verdict.")]
 ResolveWeb = Annotated[bool, typer.Option("--resolve-did-web", help="Resolve did:web and x5u over HTTPS.")]
 AllowPrivate = Annotated[bool, typer.Option("--allow-private", help="With --resolve-did-web: allow private hosts.")]
+CanonicalizationTimeout = Annotated[
+    float,
+    typer.Option(
+        "--canonicalization-timeout",
+        min=0.0,
+        help="Seconds to canonicalize one JSON-LD document, in a worker process killed beyond it (a crafted "
+        "document can make RDFC-1.0 run for hours); 0 canonicalizes in this process without a time limit "
+        "(trusted input only).",
+    ),
+]
+
+
+def _canonicalizer(timeout: float) -> AbstractContextManager[Canonicalizer]:
+    """The worker pool for ``timeout`` > 0 (closed when the command ends), else in-process canonicalization."""
+    return WorkerPool(workers=1, timeout=timeout) if timeout > 0 else nullcontext(InProcess())
 
 
 class _Setup:
@@ -405,9 +426,14 @@ def _print_table(result: dict[str, Any]) -> None:
         out.print(f"[red]{e['code']}[/red]: {e['message']}")
 
 
-async def _assess(source: str, setup: _Setup, now: dt.datetime) -> PresentationAssessment:
+async def _assess(source: str, setup: _Setup, now: dt.datetime, canonicalizer: Canonicalizer) -> PresentationAssessment:
     ctx = make_context(
-        resolver=setup.resolver, trust_anchors=setup.anchors, now=now, x5u_fetcher=setup.x5u, loader=setup.loader
+        resolver=setup.resolver,
+        trust_anchors=setup.anchors,
+        now=now,
+        x5u_fetcher=setup.x5u,
+        loader=setup.loader,
+        canonicalizer=canonicalizer,
     )
     return await assess_presentation(source, ctx)
 
@@ -426,21 +452,28 @@ def verify_command(
     no_shapes: NoShapes = False,
     resolve_did_web: ResolveWeb = False,
     allow_private: AllowPrivate = False,
+    canonicalization_timeout: CanonicalizationTimeout = DEFAULT_TIMEOUT,
 ) -> None:
     """Verify signatures, keys, trust chains, validity and shapes; exit 0 valid, 1 invalid, 2 usage error."""
     source = sys.stdin.read() if file == "-" else _read_text(Path(file))
     now = _now(at)
     setup = _Setup(did_document, trust_anchor, no_trust_chain, x5u_chain, context, resolve_did_web, allow_private)
     chosen = _shapes_for(shapes, []) if shapes is not None and not no_shapes else None  # usage errors first
-    assessment = asyncio.run(_assess(source, setup, now))
     report: ShaclReport | None = None
     problems: list[Problem] = []
-    documents = [c.document for c in assessment.credentials if c.document]
-    if not no_shapes and documents:
-        try:
-            report = validate(documents, shapes=chosen or _shapes_for(None, documents), loader=setup.loader)
-        except SelfDescriptionError as exc:
-            problems.append(Problem(exc.code, exc.message))
+    with _canonicalizer(canonicalization_timeout) as canonicalizer:
+        assessment = asyncio.run(_assess(source, setup, now, canonicalizer))
+        documents = [c.document for c in assessment.credentials if c.document]
+        if not no_shapes and documents:
+            try:
+                report = validate(
+                    documents,
+                    shapes=chosen or _shapes_for(None, documents),
+                    loader=setup.loader,
+                    canonicalizer=canonicalizer,
+                )
+            except SelfDescriptionError as exc:
+                problems.append(Problem(exc.code, exc.message))
     result = verdict(assessment, report, errors=problems)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
@@ -465,6 +498,7 @@ def comply_command(
     shapes: ShapesOpt = None,
     resolve_did_web: ResolveWeb = False,
     allow_private: AllowPrivate = False,
+    canonicalization_timeout: CanonicalizationTimeout = DEFAULT_TIMEOUT,
 ) -> None:
     """Run the GXDCH compliance checks; with --key/--kid print the compliance VC-JWT. Exit 0 compliant, 1 not."""
     if (key is None) != (kid is None):
@@ -472,18 +506,20 @@ def comply_command(
     source = sys.stdin.read() if file == "-" else _read_text(Path(file))
     now = _now(at)
     setup = _Setup(did_document, trust_anchor, no_trust_chain, x5u_chain, context, resolve_did_web, allow_private)
-    verdict_ = asyncio.run(
-        check_compliance(
-            source,
-            resolver=setup.resolver,
-            trust_anchors=setup.anchors,
-            trusted_notaries=trusted_notary,
-            now=now,
-            x5u_fetcher=setup.x5u,
-            shapes=shapes or "25.11",
-            loader=setup.loader,
+    with _canonicalizer(canonicalization_timeout) as canonicalizer:
+        verdict_ = asyncio.run(
+            check_compliance(
+                source,
+                resolver=setup.resolver,
+                trust_anchors=setup.anchors,
+                trusted_notaries=trusted_notary,
+                now=now,
+                x5u_fetcher=setup.x5u,
+                shapes=shapes or "25.11",
+                loader=setup.loader,
+                canonicalizer=canonicalizer,
+            )
         )
-    )
     result = verdict_.as_dict()
     if verdict_.compliant and key is not None and kid is not None:
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from self_descriptions.build import Validity, build_self_description
 from self_descriptions.certificates import create_development_pki
 from tests.fixtures.catalog.harness import RunningCatalogue
+from tests.fixtures.self_descriptions.poison import poison_credential
 from tests.fixtures.self_descriptions.world import World, make_party
 
 pytestmark = pytest.mark.integration
@@ -176,3 +179,30 @@ async def test_manual_mode_waits_for_the_operator(catalogue_factory, world: Worl
         )
         assert "PASS signature" in report.text
         assert "operator admission" in report.text
+
+
+async def test_poisoned_json_ld_submission_is_stopped_at_the_canonicalization_timeout(  # type: ignore[no-untyped-def]
+    catalogue_factory, world: World
+) -> None:
+    """A Tagus VP whose credential carries a poison dataset (RDFC-1.0 §7.1, hours in pyld) is rejected with
+    ``canonicalization-timeout`` after ``canonicalization_timeout_seconds``; the catalogue then admits as usual."""
+    p = world.participant
+    vp = {
+        "@context": "https://www.w3.org/2018/credentials/v1",
+        "type": "VerifiablePresentation",
+        "verifiableCredential": [poison_credential(p.did, p.key, p.kid)],
+    }
+    async with catalogue_factory(
+        "poison", canonicalization_timeout_seconds=1.0, shapes_versions=["25.11", "22.10"]
+    ) as cat:
+        started = time.monotonic()
+        response = await cat.client.post(
+            "/api/v1/self-descriptions", content=json.dumps(vp), headers={"Content-Type": "application/ld+json"}
+        )
+        assert time.monotonic() - started < 1.0 + 30.0  # generous: shapes, keys and the kill
+        assert response.status_code == 422, response.text
+        codes = {c["code"] for c in response.json()["checks"]}
+        assert "canonicalization-timeout" in codes
+        status, body = await _submit(cat, world.vp_jwt())
+        assert status == 201, body
+        assert body["status"] == "admitted"

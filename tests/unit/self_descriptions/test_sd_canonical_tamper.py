@@ -50,6 +50,15 @@ def test_limits_on_depth_size_and_blank_nodes() -> None:
         check_limits({"a": [{"b": 1} for _ in range(50)]}, Limits(max_blank_nodes=10))
 
 
+def test_labelled_blank_nodes_count_once_per_label() -> None:
+    """``"@id": "_:x"`` names a blank node too: a document cannot dodge the count by labelling its blank nodes."""
+    chain = {"@graph": [{"@id": f"_:b{i}", "p": {"@id": f"_:b{i + 1}"}} for i in range(20)]}
+    with pytest.raises(LimitExceeded):
+        check_limits(chain, Limits(max_blank_nodes=10))
+    loop = {"@graph": [{"@id": "_:b0", "p": {"@id": "_:b0"}} for _ in range(20)]}
+    check_limits(loop, Limits(max_blank_nodes=10))  # one blank node, mentioned 40 times
+
+
 def test_jcs_orders_keys_and_formats_numbers() -> None:
     assert jcs({"b": 1, "a": [1.5, 1e21, 0.000001, "é"]}) == '{"a":[1.5,1e+21,0.000001,"é"],"b":1}'.encode()
 
