@@ -51,6 +51,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -69,6 +70,8 @@ from self_descriptions import canonical
 from self_descriptions.canonical import DEFAULT_LIMITS, CanonicalizationError, LimitExceeded, Limits, UndefinedTermError
 from self_descriptions.errors import ContextNotAllowed, SelfDescriptionError
 from self_descriptions.loader import DocumentLoader
+
+log = logging.getLogger(__name__)
 
 #: Default wall-clock budget of one call, seconds (a 2,000-quad credential takes ~45 ms in pyld: 100x headroom).
 DEFAULT_TIMEOUT = 5.0
@@ -646,6 +649,15 @@ _DEFAULT: list[WorkerPool] = []
 _DEFAULT_LOCK = threading.Lock()
 
 
+async def warm_up(pool: WorkerPool) -> None:
+    """Start ``pool``'s workers in a thread, as start-up work of a server rather than of its first request (a
+    spawned worker imports pyld: ~1 s on a loaded machine). A failure is logged; the workers then start on demand."""
+    try:
+        await asyncio.to_thread(pool.start)
+    except SelfDescriptionError as exc:
+        log.warning("canonicalization workers did not start ahead of use: %s", exc)
+
+
 def default_pool() -> WorkerPool:
     """The pool verification uses when the caller configured none (``min(2, CPUs)`` workers, 5 s per call).
 
@@ -667,4 +679,5 @@ __all__ = [
     "WorkerPool",
     "default_pool",
     "default_worker_count",
+    "warm_up",
 ]

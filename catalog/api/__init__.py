@@ -29,7 +29,7 @@ from catalog.state import load_identity, load_trust_anchors
 from catalog.store import CatalogueStore
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
 from connector.peer.egress import EgressPolicy, GuardedClient
-from self_descriptions.canonical_worker import WorkerPool
+from self_descriptions.canonical_worker import WorkerPool, warm_up
 from self_descriptions.did import DidResolver
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.shacl import preload
@@ -85,7 +85,7 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
             timeout=settings.sparql_timeout_seconds, max_results=settings.sparql_max_results, reload=reload
         )
         await sparql.start()
-        # Submitted JSON-LD is canonicalized in worker processes with a hard timeout (started on first use).
+        # Submitted JSON-LD is canonicalized in worker processes with a hard timeout.
         canonicalizer = WorkerPool(
             workers=settings.canonicalization_workers, timeout=settings.canonicalization_timeout_seconds
         )
@@ -109,9 +109,12 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
             clock=clock,
         )
         try:
-            # Parse and compile the shapes before the first admission instead of during it (~4 s for 25.11).
+            # Start the canonicalization workers and compile the shapes (~4 s for 25.11) before the first admission
+            # instead of during it.
+            warming = asyncio.create_task(warm_up(canonicalizer))
             for version in settings.shapes_versions:
                 await asyncio.to_thread(preload, version)
+            await warming
             await catalogue.load()
             app.state.runtime = runtime
             runtime.start_schedules()

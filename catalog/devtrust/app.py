@@ -25,6 +25,7 @@ from self_descriptions.build import (
     Validity,
     build_registration_number,
 )
+from self_descriptions.canonical_worker import default_pool, warm_up
 from self_descriptions.compliance import check_compliance, issue_compliance_credential
 from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.proofs.vc_jwt import format_datetime, sign_vc_jwt
@@ -64,8 +65,11 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Parse and compile the 25.11 shapes now rather than during the first compliance check (~4 s).
+        # Start the canonicalization workers of the compliance checks and compile the 25.11 shapes (~4 s) now
+        # rather than during the first compliance check.
+        warming = asyncio.create_task(warm_up(default_pool()))
         await asyncio.to_thread(preload, "25.11")
+        await warming
         yield
         await fetcher.aclose()
 
