@@ -18,7 +18,8 @@ The result is the plain mapping ``policies`` expects in ``World.claims`` (keys a
 Revocation (W3C Bitstring Status List v1.0, :mod:`self_descriptions.status_list`): with a status list fetcher, every
 credential's ``credentialStatus`` is checked against its issuer's status list (§3.2). A revoked or suspended
 credential contributes no claims; the reason is in ``problems`` and in ``withdrawn``. A status that cannot be
-established (list unreachable, bad signature) also withholds the credential: fail closed. Freshness: the fetcher
+established (list unreachable, bad signature) also withholds the credential: fail closed (``unreachable`` tells the
+policy monitor that an outage, not the caller, is the cause). Freshness: the fetcher
 answers with lists at most :data:`STATUS_LIST_TTL` old, and claims that depended on them are cached for only the
 rest of :data:`CLAIMS_TTL`, so a revocation published by the issuer is noticed at most ``CLAIMS_TTL`` later.
 """
@@ -63,6 +64,8 @@ class CallerClaims:
     credentials: tuple[str, ...] = field(default=())
     #: Credentials their issuer revoked or suspended (one reason line each; also in ``problems``).
     withdrawn: tuple[str, ...] = ()
+    #: Something needed to decide could not be reached (the caller's credential service, a status list).
+    unreachable: bool = False
 
     def explained(self, reason: str) -> str:
         """``reason`` of a denial, plus why credentials the caller presented did not count (revoked, suspended):
@@ -137,7 +140,7 @@ class ClaimsResolver:
                 access_token=caller.access_token,
             )
         except (PeerUnreachable, EgressDenied) as exc:
-            return CallerClaims(base, (f"credential service of {caller.did} unreachable: {exc}",))
+            return CallerClaims(base, (f"credential service of {caller.did} unreachable: {exc}",), unreachable=True)
         if not answer.ok or not isinstance(answer.body, Mapping):
             return CallerClaims(base, (f"credential service of {caller.did} answered HTTP {answer.status}",))
         presentations = answer.body.get("presentation")
@@ -160,6 +163,7 @@ class ClaimsResolver:
         problems: list[str] = []
         withdrawn: list[str] = []
         accepted: list[str] = []
+        unreachable = False
         for vp in presentations[:8]:
             if not isinstance(vp, str | Mapping):
                 problems.append("a presentation entry is neither a VP-JWT nor a JSON object")
@@ -176,6 +180,7 @@ class ClaimsResolver:
             for credential in result.credentials:
                 if not credential.ok:
                     problems.extend(f"credential {credential.id}: {p.message}" for p in credential.errors)
+                    unreachable |= any(p.code == "status-retrieval-error" for p in credential.errors)
                     if credential.status in ("revoked", "suspended"):
                         withdrawn.extend(
                             f"credential {credential.id} ({', '.join(_short(t) for t in credential.types)}): "
@@ -186,7 +191,7 @@ class ClaimsResolver:
                     continue
                 if _absorb(claims, credential, caller.did, self.trusted_issuers):
                     accepted.append(credential.id or "(no id)")
-        return CallerClaims(claims, tuple(problems), tuple(accepted), tuple(withdrawn))
+        return CallerClaims(claims, tuple(problems), tuple(accepted), tuple(withdrawn), unreachable)
 
 
 def _scopes(caller: VerifiedCaller) -> list[str]:

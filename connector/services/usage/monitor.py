@@ -9,9 +9,10 @@ the snapshot. Each credential's W3C Bitstring Status List entry is checked on th
 credential its issuer revoked or suspended stops counting: with status lists at most ``STATUS_LIST_TTL`` old and a
 re-check every ``CLAIMS_TTL - STATUS_LIST_TTL``, a revocation ends the transfers that need the credential at most
 ``CLAIMS_TTL`` (plus one monitor pass) after the issuer published it. When no usable grant is left (DCP access
-tokens live minutes) or the Credential Service is unreachable, the claims seen last decide. Duties are followed on
-every pass too (:meth:`.obligations.Obligations.review`): a deadline that passed unfulfilled makes the duty violated
-and its consequences active, on both sides.
+tokens live minutes) or the Credential Service or a status list is unreachable, the claims seen last decide (an
+outage of the issuer's status list server does not end every running transfer; new negotiations fail closed).
+Duties are followed on every pass too (:meth:`.obligations.Obligations.review`): a deadline that passed unfulfilled
+makes the duty violated and its consequences active, on both sides.
 
 EDC only terminates on contract expiry; here any constraint of the agreement that the ``monitor`` scope can decide
 is re-checked, with the same world as an access (uses so far, elapsed time, clock, claims, performed duties).
@@ -96,7 +97,7 @@ class PolicyMonitor:
         if caller is not None and self.grants.due(t.id, now, self.claims_recheck):
             fresh = await self.rt.claims.claims_for(caller, now=now, fresh=True)
             self.grants.checked(t.id, now)
-            if not any("unreachable" in p for p in fresh.problems):
+            if not fresh.unreachable:
                 claims = dict(fresh.claims)
                 async with self.rt.store.transaction() as tx:
                     await tx.usage.save_claims(

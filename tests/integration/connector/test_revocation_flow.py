@@ -6,6 +6,7 @@ connectors' clock is moved, past the status-list and claims caches."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,38 @@ async def test_a_revoked_membership_ends_the_transfer_and_is_refused_with_the_re
                 "/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id}, wait=20
             )
             assert r.json()["state"] == "FINALIZED", r.json()
+
+
+async def test_a_status_list_outage_keeps_running_transfers_and_refuses_new_agreements(tmp_path: Path) -> None:
+    """The issuer's status list server is down: the monitor decides with the claims seen last (an outage is not a
+    revocation), while a new negotiation fails closed (the membership's status cannot be established)."""
+    outage = contextlib.AsyncExitStack()
+    trust = await outage.enter_async_context(running_trust(make_trust(tmp_path)))
+    try:
+        pki, clock = trust.trust.pki, Clock()
+        provider_dir = make_participant(tmp_path, "provider", pki, trusted_issuers=[trust.trust.did("federation")])
+        consumer_dir = make_participant(tmp_path, "consumer", pki)
+        async with running(provider_dir, clock) as provider, running(consumer_dir, clock) as consumer:
+            issued = await trust.membership(consumer.did)
+            assert (await consumer.post("/credentials", {"credential": issued["credential"]})).status_code == 201
+            source = tmp_path / "d.csv"
+            source.write_text("a\n", encoding="utf-8")
+            await offer(
+                provider, "d", contract("urn:policy:members", MEMBERSHIP), {"kind": "file", "path": str(source)}
+            )
+            agreement_id = await agree(consumer, provider, "d")
+            transfer = await start(consumer, agreement_id)
+            assert (await consumer.api.get(f"/transfers/{transfer['id']}/data")).status_code == 200
+
+            await outage.aclose()  # the trust anchor (and its status lists) goes away
+            clock.offset += CLAIMS_RECHECK
+            monitor = provider.app.state.usage.monitor
+            assert await monitor.check() == []
+            assert (await consumer.api.get(f"/transfers/{transfer['id']}")).json()["state"] == "STARTED"
+
+            r = await consumer.post("/transfers", {"agreementId": agreement_id}, wait=20)
+            refused = r.json()
+            assert refused["state"] == "TERMINATED", refused
+            assert refused["error"]["code"] == "policy-denied", refused["error"]
+    finally:
+        await outage.aclose()
