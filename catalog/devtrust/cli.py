@@ -132,7 +132,9 @@ def _change(
 ) -> None:
     registry = _registry(state_dir)
     now = dt.datetime.now(dt.UTC)
-    for credential in _selected(registry, credential_id, participant, type_):
+    selected = _selected(registry, credential_id, participant, type_)
+    refused = 0
+    for credential in selected:
         try:
             if action == "revoke":
                 changed = registry.revoke(credential.id, now=now, reason=reason)
@@ -140,13 +142,17 @@ def _change(
                 changed = registry.suspend(credential.id, now=now, reason=reason)
             else:
                 changed = registry.unsuspend(credential.id)
-        except StatusChangeError as exc:
-            _fail(exc.message)
+        except StatusChangeError as exc:  # e.g. a revoked one among a participant's credentials: say so, go on
+            err.print(f"[yellow]skipped:[/] {exc.message}", highlight=False)
+            refused += 1
+            continue
         out.print(
             f"{changed.id} ({changed.type} of {changed.subject}, {changed.role} status list index {changed.index}): "
             f"[bold]{changed.status}[/]",
             highlight=False,
         )
+    if refused == len(selected):
+        raise typer.Exit(1)
 
 
 @app.command("revoke")
@@ -197,7 +203,7 @@ def credentials_command(
         return
     table = Table(title=f"credentials issued by the trust anchor in {state_dir}")
     for column in ("id", "issuer", "type", "subject", "index", "issued", "status"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for c in found:
         table.add_row(c.id, c.role, c.type, c.subject, str(c.index), c.issued_at.isoformat(), c.status)
     out.print(table)
