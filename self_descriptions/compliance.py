@@ -367,8 +367,12 @@ def issue_compliance_credential(
         "https://docs.gaia-x.eu/policy-rules-committee/compliance-document/25.10/criteria_participant/",
     ),
     profile: HeaderProfile = W3C,
+    credential_status: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """A ``gx:LabelCredential`` VC-JWT covering every credential of a compliant verdict (raises otherwise)."""
+    """A ``gx:LabelCredential`` VC-JWT covering every credential of a compliant verdict (raises otherwise).
+
+    ``credential_status``: ``BitstringStatusListEntry`` objects (W3C Bitstring Status List v1.0 §2.1) when the
+    clearing house can revoke its credentials (``self_descriptions.status_list.status_entry``)."""
     if not verdict.compliant:
         failed = "; ".join(f.message for f in verdict.failures[:5])
         raise ComplianceError(f"the presentation is not compliant: {failed}", code="not-compliant")
@@ -404,6 +408,8 @@ def issue_compliance_credential(
             "gx:compliantCredentials": covered,
         },
     }
+    if credential_status:
+        vc["credentialStatus"] = [dict(entry) for entry in credential_status]
     return sign_vc_jwt(vc, key, kid=kid, profile=profile, issued_at=now, expires_at=now + validity)
 
 

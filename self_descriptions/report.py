@@ -8,6 +8,7 @@ Shape (stable)::
                       "signature": "valid"|"invalid"|"unverifiable", "flavour": "gaia-x"|"specification"|null,
                       "alg": str|null, "trust": "valid"|"invalid"|"not-checked",
                       "validity": "valid"|"expired"|"not-yet-valid"|"invalid",
+                      "status": "valid"|"revoked"|"suspended"|"not-checked"|"unverifiable",
                       "errors": [{"code": str, "message": str}]}],
      "shapes": {"conforms": bool, "version": str, "focus_nodes": int, "engine": str,
                 "violations": [{"focus_node", "path", "message", "severity", "shape", "value"}]} | null,
@@ -15,6 +16,12 @@ Shape (stable)::
 
 ``validity`` is ``invalid`` only when a date cannot be parsed; top-level ``errors`` hold problems that concern no
 single credential (malformed input, SHACL could not run).
+
+``status`` is the credential's W3C Bitstring Status List v1.0 status (§3.2; :mod:`self_descriptions.status_list`):
+``valid`` (no revocation or suspension bit set, or no status entry), ``revoked`` / ``suspended`` (invalid, with the
+error code ``revoked`` / ``suspended``), ``unverifiable`` (a status list could not be fetched or verified: invalid,
+with the ``status-*`` error code), or ``not-checked`` (no status lists were available, e.g. offline without
+``--status-list``, or the credential's own signature failed). Presentations are always ``not-checked``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ def credential_entry(result: CredentialAssessment, index: int | None) -> dict[st
             "alg": result.alg,
             "trust": result.trust,
             "validity": result.validity,
+            "status": result.status,
             "errors": [problem_entry(p) for p in result.errors],
         }
     )

@@ -8,6 +8,10 @@ Two entry points per input kind:
 * :func:`verify_credential` / :func:`verify_presentation` raise :class:`VerificationError` (with a stable ``code``
   and the assessment attached) on the first failed dimension and return the assessment on success (house rule 3).
 
+With a status list fetcher (``status_lists``), each credential whose proof verified also gets its W3C Bitstring
+Status List v1.0 status (§3.2, :mod:`self_descriptions.status_list`): ``revoked`` and ``suspended`` are failures
+with those codes, a status that cannot be established is ``unverifiable``; without a fetcher it is ``not-checked``.
+
 Checks, in order: JOSE header (``alg: none``, embedded keys, ``crit``), no ``vc``/``vp`` wrapper claims, issuer ==
 ``iss`` == DID of ``kid``, key resolution by ``kid`` in ``assertionMethod`` through the injected
 :class:`~self_descriptions.did.DidResolver`, JWK ``alg``/type == header ``alg``, the signature (VC-JWT, or
@@ -27,7 +31,7 @@ import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography import x509
 
@@ -47,10 +51,14 @@ from self_descriptions.proofs.jws2020 import Flavour, proof_of, verify_jws2020_a
 from self_descriptions.proofs.vc_jwt import enveloped_tokens, parse_data_url
 from self_descriptions.trust import ChainValidator, X5uFetcher
 
+if TYPE_CHECKING:
+    from self_descriptions.status_list import StatusListFetcher
+
 Format = Literal["vc-jwt", "jsonld"]
 SignatureState = Literal["valid", "invalid", "unverifiable"]
 TrustState = Literal["valid", "invalid", "not-checked"]
 ValidityState = Literal["valid", "expired", "not-yet-valid", "invalid"]
+StatusState = Literal["valid", "revoked", "suspended", "not-checked", "unverifiable"]
 
 #: Largest number of credentials accepted in one presentation.
 MAX_CREDENTIALS = 200
@@ -85,6 +93,7 @@ class CredentialAssessment:
     signature: SignatureState = "unverifiable"
     trust: TrustState = "not-checked"
     validity: ValidityState = "valid"
+    status: StatusState = "not-checked"
     issuer: str | None = None
     kid: str | None = None
     alg: str | None = None
@@ -146,6 +155,7 @@ class VerificationContext:
     resolver: DidResolver
     chains: ChainValidator | None
     now: dt.datetime
+    status_lists: StatusListFetcher | None = None
     loader: DocumentLoader | None = None
     limits: Limits = DEFAULT_LIMITS
     leeway: dt.timedelta = dt.timedelta(0)
@@ -194,12 +204,15 @@ async def verify_credential(
     resolver: DidResolver,
     trust_anchors: Sequence[x509.Certificate] | None,
     now: dt.datetime,
+    status_lists: StatusListFetcher | None = None,
     x5u_fetcher: X5uFetcher | None = None,
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
     canonicalizer: Canonicalizer | None = None,
 ) -> CredentialAssessment:
-    """Verify one VC-JWT (compact or ``data:`` URL) or JSON-LD VC with JsonWebSignature2020; raise on failure."""
+    """Verify one VC-JWT (compact or ``data:`` URL) or JSON-LD VC with JsonWebSignature2020; raise on failure.
+
+    With ``status_lists``, a revoked or suspended credential fails (code ``revoked`` / ``suspended``)."""
     ctx = make_context(
         resolver=resolver,
         trust_anchors=trust_anchors,
@@ -209,6 +222,7 @@ async def verify_credential(
         limits=limits,
         canonicalizer=canonicalizer,
     )
+    ctx = _with_status_lists(ctx, status_lists)
     result = await assess_credential(credential, ctx)
     _raise_if_failed(result, "credential")
     return result
@@ -220,12 +234,15 @@ async def verify_presentation(
     resolver: DidResolver,
     trust_anchors: Sequence[x509.Certificate] | None,
     now: dt.datetime,
+    status_lists: StatusListFetcher | None = None,
     x5u_fetcher: X5uFetcher | None = None,
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
     canonicalizer: Canonicalizer | None = None,
 ) -> PresentationAssessment:
-    """Verify a VP-JWT (with enveloped VC-JWTs) or a JSON-LD VP (Tagus); raise on the first failure."""
+    """Verify a VP-JWT (with enveloped VC-JWTs) or a JSON-LD VP (Tagus); raise on the first failure.
+
+    With ``status_lists``, a revoked or suspended credential fails (code ``revoked`` / ``suspended``)."""
     ctx = make_context(
         resolver=resolver,
         trust_anchors=trust_anchors,
@@ -235,6 +252,7 @@ async def verify_presentation(
         limits=limits,
         canonicalizer=canonicalizer,
     )
+    ctx = _with_status_lists(ctx, status_lists)
     result = await assess_presentation(presentation, ctx)
     for problem in result.errors:
         raise VerificationError(problem.message, code=problem.code)
@@ -412,6 +430,8 @@ async def _assess_jwt(
 
     await _check_key_and_signature(result, kid, check, ctx)
     _check_validity(result, payload, jws.header, ctx)
+    if kind == "credential":
+        await _check_status(result, ctx)
     return result
 
 
@@ -451,6 +471,8 @@ async def _assess_jsonld(
 
     await _check_key_and_signature(result, vm, check, ctx)
     _check_validity(result, document, {}, ctx)
+    if issuer_field == "issuer":
+        await _check_status(result, ctx)
     return result
 
 
@@ -488,6 +510,19 @@ async def _check_key_and_signature(
         result.fail(exc.code, exc.message)
         return
     result.trust = "valid"
+
+
+def _with_status_lists(ctx: VerificationContext, status_lists: StatusListFetcher | None) -> VerificationContext:
+    import dataclasses
+
+    return dataclasses.replace(ctx, status_lists=status_lists)
+
+
+async def _check_status(result: CredentialAssessment, ctx: VerificationContext) -> None:
+    """Bitstring Status List v1.0 §3.2 (imported here: ``status_list`` verifies status lists with this module)."""
+    from self_descriptions.status_list import assess_status
+
+    await assess_status(result, ctx)
 
 
 def _check_typ(jws: CompactJws, kind: str, result: CredentialAssessment) -> None:

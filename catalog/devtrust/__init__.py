@@ -9,5 +9,9 @@ leaf certificate), and runs three issuers, each with its own did:web under the s
   participant's VP-JWT and issues a ``gx:LabelCredential`` binding the covered credentials by digest;
 - ``federation``: the federation operator, issuing ``MembershipCredential`` to admitted participants.
 
+Each issuer can revoke or suspend what it issued: every credential carries W3C Bitstring Status List v1.0 entries
+into the issuer's lists, served signed at ``/<role>/status/revocation`` and ``/<role>/status/suspension``
+(:mod:`.status`; ``gxc trust revoke | suspend | unsuspend | credentials``).
+
 Never use it in production: its keys live in a local folder and it trusts whatever the operator key asks for.
 """

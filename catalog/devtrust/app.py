@@ -1,4 +1,10 @@
-"""HTTP API of the development trust anchor (see the package docstring). OpenAPI at ``/docs``."""
+"""HTTP API of the development trust anchor (see the package docstring). OpenAPI at ``/docs``.
+
+Every credential it issues carries a W3C Bitstring Status List v1.0 ``credentialStatus`` (a ``revocation`` and a
+``suspension`` entry) into lists its issuer role serves at ``/<role>/status/<purpose>`` (:mod:`.status`); the
+operator changes a credential's status with ``gxc trust revoke | suspend | unsuspend`` or the ``/credentials``
+endpoints (``X-Api-Key``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.devtrust.state import ROLES, TrustAnchor
+from catalog.devtrust.status import LIST_TTL, Purpose, StatusChangeError
 from connector.identity.participant import X5U_PATH
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
 from self_descriptions.build import (
@@ -33,6 +40,7 @@ from self_descriptions.shacl import preload
 
 Clock = Callable[[], dt.datetime]
 MAX_VP_BYTES = 2 * 1024 * 1024
+COMPLIANCE_VALIDITY = dt.timedelta(days=90)
 LOIRE_CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/gaia-x/development#"]
 
 
@@ -53,6 +61,11 @@ class MembershipIn(Camel):
     days: int = Field(365, ge=1, le=3650)
 
 
+class StatusChangeIn(Camel):
+    id: str = Field(examples=["urn:uuid:3f1c2a9e-8b7d-4c61-9a55-0d7e6b1f2c34"])
+    reason: str | None = Field(None, max_length=500, examples=["membership ended"])
+
+
 def _problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": f"urn:gxc:error:{code}", "title": code, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
@@ -62,6 +75,28 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
     fetcher = GuardedFetcher(allow_private=True, allowed_schemes=("http", "https"))
     resolver = HttpDidResolver(fetcher, scheme="http")
     x5u = HttpX5uFetcher(fetcher)
+    registry = trust.status_registry()
+    lists = trust.status_lists(registry)
+
+    def with_status(
+        vc: dict[str, Any], role: str, *, subject: str, now: dt.datetime, valid_until: dt.datetime | None
+    ) -> dict[str, Any]:
+        """Record ``vc`` as issued by ``role`` and give it its status entries (Bitstring Status List v1.0 §2.1)."""
+        kind = next((t for t in reversed(vc["type"]) if t != "VerifiableCredential"), "VerifiableCredential")
+        index = registry.register(
+            credential_id=str(vc["id"]),
+            role=role,
+            type_=kind,
+            subject=subject,
+            issued_at=now,
+            valid_until=valid_until,
+        )
+        return {**vc, "credentialStatus": lists.entries(role, index)}
+
+    def operator(key: str | None) -> JSONResponse | None:
+        if key is None or not hmac.compare_digest(key.encode(), trust.operator_key.encode()):
+            return _problem(401, "unauthorized", "missing or wrong X-Api-Key (the operator_key in trust.toml)")
+        return None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +125,17 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
         @r.get(X5U_PATH, summary="x5u certificate chain", response_class=Response)
         async def chain() -> Response:
             return Response(identity.chain_pem, media_type="application/x-pem-file")
+
+        @r.get(
+            "/status/{purpose}",
+            summary=f"Status list of the {role} (BitstringStatusListCredential, VC-JWT)",
+            response_class=Response,
+        )
+        async def status_list(purpose: Purpose) -> Response:
+            token = lists.credential(role, purpose, now=clock())
+            # §2.2: HTTP caching aligned with the list's ttl
+            headers = {"Cache-Control": f"max-age={int(LIST_TTL.total_seconds())}"}
+            return Response(token, media_type="application/vc+jwt", headers=headers)
 
         return r
 
@@ -120,14 +166,18 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
             legal_address=Address(body.country_code or "DE"),
             registration_numbers=(RegistrationNumber(body.kind, body.value, body.country_code),),
         )
+        validity = Validity.starting(now)
         try:
             vc = build_registration_number(
-                profile, profile.registration_numbers[0], notary_did=notary.did, validity=Validity.starting(now)
+                profile, profile.registration_numbers[0], notary_did=notary.did, validity=validity
             )
+            vc = with_status(vc, "notary", subject=body.participant, now=now, valid_until=validity.valid_until)
         except SelfDescriptionError as exc:
             return _problem(422, exc.code, exc.message)
+        except StatusChangeError as exc:
+            return _problem(409, exc.code, exc.message)
         token = sign_vc_jwt(vc, notary.key, kid=notary.kid, issued_at=now)
-        return JSONResponse({"credential": token}, status_code=201)
+        return JSONResponse({"credential": token, "id": vc["id"]}, status_code=201)
 
     @app.post(
         "/compliance/credential-offers",
@@ -157,8 +207,25 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
         if not verdict.compliant:
             return _problem(422, "not-compliant", "the presentation is not compliant", verdict=verdict.as_dict())
         issuer = trust.issuers["compliance"]
-        token = issue_compliance_credential(verdict, key=issuer.key, kid=issuer.kid, now=now)
-        return JSONResponse({"credential": token, "verdict": verdict.as_dict()}, status_code=201)
+        credential_id = f"urn:uuid:{uuid.uuid4()}"
+        index = registry.register(
+            credential_id=credential_id,
+            role="compliance",
+            type_="gx:LabelCredential",
+            subject=verdict.holder or "",
+            issued_at=now,
+            valid_until=now + COMPLIANCE_VALIDITY,
+        )
+        token = issue_compliance_credential(
+            verdict,
+            key=issuer.key,
+            kid=issuer.kid,
+            now=now,
+            credential_id=credential_id,
+            validity=COMPLIANCE_VALIDITY,
+            credential_status=lists.entries("compliance", index),
+        )
+        return JSONResponse({"credential": token, "id": credential_id, "verdict": verdict.as_dict()}, status_code=201)
 
     @app.post(
         "/federation/memberships",
@@ -167,20 +234,49 @@ def create_trust_app(trust: TrustAnchor, *, clock: Clock = lambda: dt.datetime.n
         summary="Issue a MembershipCredential (operator key required)",
     )
     async def membership(body: MembershipIn, x_api_key: str | None = Header(None)) -> JSONResponse:
-        if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), trust.operator_key.encode()):
-            return _problem(401, "unauthorized", "missing or wrong X-Api-Key (the operator_key in trust.toml)")
+        if (denied := operator(x_api_key)) is not None:
+            return denied
         now = clock()
         federation = trust.issuers["federation"]
-        vc = {
+        valid_until = now + dt.timedelta(days=body.days)
+        vc: dict[str, Any] = {
             "@context": LOIRE_CONTEXT,
             "type": ["VerifiableCredential", "MembershipCredential"],
             "id": f"urn:uuid:{uuid.uuid4()}",
             "issuer": federation.did,
             "validFrom": format_datetime(now),
-            "validUntil": format_datetime(now + dt.timedelta(days=body.days)),
+            "validUntil": format_datetime(valid_until),
             "credentialSubject": {"id": body.participant, "memberOf": trust.dataspace},
         }
+        vc = with_status(vc, "federation", subject=body.participant, now=now, valid_until=valid_until)
         token = sign_vc_jwt(vc, federation.key, kid=federation.kid, issued_at=now)
-        return JSONResponse({"credential": token}, status_code=201)
+        return JSONResponse({"credential": token, "id": vc["id"]}, status_code=201)
+
+    @app.get("/credentials", tags=["status"], summary="Credentials issued here and their status (operator key)")
+    async def credentials(participant: str | None = None, x_api_key: str | None = Header(None)) -> JSONResponse:
+        if (denied := operator(x_api_key)) is not None:
+            return denied
+        return JSONResponse({"items": [c.as_dict() for c in registry.find(subject=participant)]})
+
+    @app.post(
+        "/credentials/{action}",
+        tags=["status"],
+        summary="Revoke (final), suspend or unsuspend a credential; its status list changes at once (operator key)",
+    )
+    async def change_status(
+        action: Literal["revoke", "suspend", "unsuspend"], body: StatusChangeIn, x_api_key: str | None = Header(None)
+    ) -> JSONResponse:
+        if (denied := operator(x_api_key)) is not None:
+            return denied
+        try:
+            if action == "revoke":
+                changed = registry.revoke(body.id, now=clock(), reason=body.reason)
+            elif action == "suspend":
+                changed = registry.suspend(body.id, now=clock(), reason=body.reason)
+            else:
+                changed = registry.unsuspend(body.id)
+        except StatusChangeError as exc:
+            return _problem(404 if exc.code == "unknown-credential" else 409, exc.code, exc.message)
+        return JSONResponse(changed.as_dict())
 
     return app

@@ -1,13 +1,17 @@
-"""``gxc trust``: create and run the development trust anchor (CA, notary, compliance service, federation)."""
+"""``gxc trust``: create and run the development trust anchor (CA, notary, compliance service, federation), and
+change the status of the credentials it issued (W3C Bitstring Status List v1.0: ``revoke``, ``suspend``,
+``unsuspend``; ``credentials`` lists them). Status changes are written to the state folder's ``status.db``; a
+running ``gxc trust serve`` publishes them in its next status list answer, and they survive restarts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import errno
+import json
 import logging.config
 import socket
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 import uvicorn
@@ -16,6 +20,7 @@ from rich.table import Table
 
 from catalog.devtrust.app import create_trust_app
 from catalog.devtrust.state import CONFIG, ROLES, init_trust, load_trust
+from catalog.devtrust.status import DATABASE, IssuedCredential, StatusChangeError, StatusRegistry
 from connector.errors import ConnectorError
 from connector.logs import logging_config
 
@@ -79,3 +84,126 @@ def serve_command(state_dir: StateDir = Path(".gxc/trust")) -> None:
     out.print(table)
     server = uvicorn.Server(uvicorn.Config(create_trust_app(trust), log_config=config, access_log=False))
     server.run(sockets=[sock])
+
+
+# --- credential status (W3C Bitstring Status List v1.0) -------------------------------------------------------
+
+CredentialId = Annotated[
+    str | None, typer.Argument(help="Id of the credential (see `gxc trust credentials`); or use --participant.")
+]
+Participant = Annotated[
+    str | None, typer.Option("--participant", help="Every credential issued to this DID (instead of an id).")
+]
+CredentialType = Annotated[
+    str | None, typer.Option("--type", help="With --participant: only credentials of this type.")
+]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why (kept in the trust anchor's record).")]
+
+
+def _registry(state_dir: Path) -> StatusRegistry:
+    if not (state_dir / CONFIG).exists():
+        _fail(f"no trust anchor in {state_dir} ({CONFIG} is missing); create it with `gxc trust init`")
+    return StatusRegistry(state_dir / DATABASE)
+
+
+def _selected(
+    registry: StatusRegistry, credential_id: str | None, participant: str | None, type_: str | None
+) -> list[IssuedCredential]:
+    if (credential_id is None) == (participant is None):
+        _fail("name one credential id, or --participant DID (optionally with --type)", code=2)
+    try:
+        if credential_id is not None:
+            return [registry.get(credential_id)]
+    except StatusChangeError as exc:
+        _fail(exc.message)
+    found = registry.find(subject=participant, type_=type_)
+    if not found:
+        _fail(f"no credential was issued to {participant}" + (f" of type {type_}" if type_ else ""))
+    return found
+
+
+def _change(
+    action: Literal["revoke", "suspend", "unsuspend"],
+    state_dir: Path,
+    credential_id: str | None,
+    participant: str | None,
+    type_: str | None,
+    reason: str | None,
+) -> None:
+    registry = _registry(state_dir)
+    now = dt.datetime.now(dt.UTC)
+    selected = _selected(registry, credential_id, participant, type_)
+    refused = 0
+    for credential in selected:
+        try:
+            if action == "revoke":
+                changed = registry.revoke(credential.id, now=now, reason=reason)
+            elif action == "suspend":
+                changed = registry.suspend(credential.id, now=now, reason=reason)
+            else:
+                changed = registry.unsuspend(credential.id)
+        except StatusChangeError as exc:  # e.g. a revoked one among a participant's credentials: say so, go on
+            err.print(f"[yellow]skipped:[/] {exc.message}", highlight=False)
+            refused += 1
+            continue
+        out.print(
+            f"{changed.id} ({changed.type} of {changed.subject}, {changed.role} status list index {changed.index}): "
+            f"[bold]{changed.status}[/]",
+            highlight=False,
+        )
+    if refused == len(selected):
+        raise typer.Exit(1)
+
+
+@app.command("revoke")
+def revoke_command(
+    credential_id: CredentialId = None,
+    participant: Participant = None,
+    type_: CredentialType = None,
+    reason: Reason = None,
+    state_dir: StateDir = Path(".gxc/trust"),
+) -> None:
+    """Revoke a credential (final): its bit is set in its issuer's revocation status list."""
+    _change("revoke", state_dir, credential_id, participant, type_, reason)
+
+
+@app.command("suspend")
+def suspend_command(
+    credential_id: CredentialId = None,
+    participant: Participant = None,
+    type_: CredentialType = None,
+    reason: Reason = None,
+    state_dir: StateDir = Path(".gxc/trust"),
+) -> None:
+    """Suspend a credential until `gxc trust unsuspend`: its bit is set in the suspension status list."""
+    _change("suspend", state_dir, credential_id, participant, type_, reason)
+
+
+@app.command("unsuspend")
+def unsuspend_command(
+    credential_id: CredentialId = None,
+    participant: Participant = None,
+    type_: CredentialType = None,
+    state_dir: StateDir = Path(".gxc/trust"),
+) -> None:
+    """Lift a suspension: the credential's bit in the suspension status list is cleared."""
+    _change("unsuspend", state_dir, credential_id, participant, type_, None)
+
+
+@app.command("credentials")
+def credentials_command(
+    participant: Annotated[str | None, typer.Option("--participant", help="Only those issued to this DID.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    state_dir: StateDir = Path(".gxc/trust"),
+) -> None:
+    """List the credentials this trust anchor issued, with their status."""
+    found = _registry(state_dir).find(subject=participant)
+    if as_json:
+        out.print_json(json.dumps([c.as_dict() for c in found]))
+        return
+    table = Table(title=f"credentials issued by the trust anchor in {state_dir}")
+    for column in ("id", "issuer", "type", "subject", "index", "issued", "status"):
+        table.add_column(column, overflow="fold")
+    for c in found:
+        table.add_row(c.id, c.role, c.type, c.subject, str(c.index), c.issued_at.isoformat(), c.status)
+    out.print(table)

@@ -1,4 +1,5 @@
-"""The trust anchor's state folder: the data space CA, one key per issuer role, and ``trust.toml``."""
+"""The trust anchor's state folder: the data space CA, one key per issuer role, ``trust.toml`` and ``status.db``
+(the credentials issued and their revocation/suspension status, :mod:`catalog.devtrust.status`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from catalog.devtrust.status import DATABASE, StatusLists, StatusRegistry
 from connector.errors import ConfigurationError
 from connector.identity.participant import ParticipantIdentity
 from self_descriptions.certificates import (
@@ -37,10 +39,19 @@ class TrustAnchor:
     operator_key: str
     pki: DevelopmentPki
     issuers: dict[str, ParticipantIdentity]
+    state_dir: Path
 
     @property
     def root_pem(self) -> bytes:
         return self.pki.root.public_bytes(serialization.Encoding.PEM)
+
+    def status_registry(self) -> StatusRegistry:
+        """The record of issued credentials and their status (``status.db``, kept across restarts)."""
+        return StatusRegistry(self.state_dir / DATABASE)
+
+    def status_lists(self, registry: StatusRegistry) -> StatusLists:
+        """The status lists each issuer role signs and serves at ``<role URL>/status/<purpose>``."""
+        return StatusLists(registry, {role: (i.base_url, i.did, i.key, i.kid) for role, i in self.issuers.items()})
 
     def did(self, role: str) -> str:
         return self.issuers[role].did
@@ -119,4 +130,4 @@ def load_trust(state: Path) -> TrustAnchor:
         raise ConfigurationError(
             f"{exc.filename} is missing; re-create the trust anchor with `gxc trust init`"
         ) from exc
-    return TrustAnchor(host, port, base, dataspace, operator_key, pki, issuers)
+    return TrustAnchor(host, port, base, dataspace, operator_key, pki, issuers, state)

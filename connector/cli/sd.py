@@ -9,8 +9,8 @@
 * ``gxc sd comply VP_FILE --trusted-notary DID [...verify options] [--key PEM --kid KID]``: the GXDCH checks; with
   a key, also issues the compliance (``gx:LabelCredential``) VC-JWT.
 * ``gxc sd verify FILE [--json] [--at TIME] [--did-document FILE]... [--trust-anchor PEM]... [--no-trust-chain]
-  [--x5u-chain URL=FILE]... [--context URL=FILE]... [--shapes VERSION|FILE | --no-shapes] [--resolve-did-web]
-  [--canonicalization-timeout SECONDS]``.
+  [--x5u-chain URL=FILE]... [--status-list URL=FILE]... [--context URL=FILE]... [--shapes VERSION|FILE |
+  --no-shapes] [--resolve-did-web] [--canonicalization-timeout SECONDS]``.
 
 FILE may be JSON-LD (VC or VP), a compact VC-JWT/VP-JWT or a ``data:`` URL. Exit codes: 0 everything verified,
 1 something is invalid, 2 usage error. No network connection is opened unless ``--resolve-did-web`` is given.
@@ -18,13 +18,21 @@ FILE may be JSON-LD (VC or VP), a compact VC-JWT/VP-JWT or a ``data:`` URL. Exit
 ``--canonicalization-timeout`` seconds (default 5; RDFC-1.0 §7.1): a crafted credential is reported as
 ``canonicalization-timeout`` instead of hanging the command.
 
+Revocation (W3C Bitstring Status List v1.0): a credential's ``credentialStatus`` is checked against the status list
+credentials given with ``--status-list URL=FILE`` (offline, like ``--did-document``) and, with
+``--resolve-did-web``, against those fetched from their URL. With neither, status is ``not-checked``; a revoked or
+suspended credential makes the verdict invalid (error code ``revoked`` / ``suspended``), and a status list that is
+missing or does not verify makes the credential ``unverifiable``.
+
 The ``--json`` verdict (stable; see :mod:`self_descriptions.report`)::
 
     {"valid": bool, "presentation": {...same fields...} | null,
      "credentials": [{"index": 0, "id": ..., "types": [...], "issuer": ..., "format": "vc-jwt"|"jsonld",
                       "signature": "valid"|"invalid"|"unverifiable", "flavour": "gaia-x"|"specification"|null,
                       "alg": ..., "trust": "valid"|"invalid"|"not-checked",
-                      "validity": "valid"|"expired"|"not-yet-valid"|"invalid", "errors": [{"code", "message"}]}],
+                      "validity": "valid"|"expired"|"not-yet-valid"|"invalid",
+                      "status": "valid"|"revoked"|"suspended"|"not-checked"|"unverifiable",
+                      "errors": [{"code", "message"}]}],
      "shapes": {"conforms": bool, "version": ..., "focus_nodes": int, "engine": ..., "violations": [...]} | null,
      "errors": [{"code", "message"}]}
 """
@@ -32,11 +40,12 @@ The ``--json`` verdict (stable; see :mod:`self_descriptions.report`)::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -47,6 +56,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
+from connector.identity.status_lists import HttpStatusListFetcher
 from self_descriptions.build import (
     Address,
     DatasetDescription,
@@ -66,6 +76,7 @@ from self_descriptions.proofs.jws2020 import Flavour, sign_jws2020
 from self_descriptions.proofs.vc_jwt import PROFILES, build_presentation, format_datetime, sign_vc_jwt, sign_vp_jwt
 from self_descriptions.report import verdict
 from self_descriptions.shacl import ShaclReport, Shapes, load_shapes, validate
+from self_descriptions.status_list import OfflineStatusListFetcher, StatusListFetcher
 from self_descriptions.trust import StaticX5uFetcher, X5uFetcher
 from self_descriptions.verify import (
     PresentationAssessment,
@@ -286,12 +297,18 @@ DidDocuments = Annotated[list[Path], typer.Option("--did-document", help="Offlin
 TrustAnchors = Annotated[list[Path], typer.Option("--trust-anchor", help="PEM root certificate (repeatable).")]
 NoTrust = Annotated[bool, typer.Option("--no-trust-chain", help="Do not validate x5u chains.")]
 X5uChains = Annotated[list[str], typer.Option("--x5u-chain", help="URL=FILE: offline x5u chain (repeatable).")]
+StatusLists = Annotated[
+    list[str],
+    typer.Option("--status-list", help="URL=FILE: offline status list credential (VC-JWT or JSON; repeatable)."),
+]
 Contexts = Annotated[list[str], typer.Option("--context", help="URL=FILE: allow a JSON-LD context (repeatable).")]
 ShapesOpt = Annotated[str | None, typer.Option("--shapes", help="Shapes: 25.11, 22.10 or a file (default: auto).")]
 NoShapes = Annotated[bool, typer.Option("--no-shapes", help="Skip SHACL validation.")]
 At = Annotated[str | None, typer.Option("--at", help="Verification time (ISO 8601); default now.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the machine-readable verdict.")]
-ResolveWeb = Annotated[bool, typer.Option("--resolve-did-web", help="Resolve did:web and x5u over HTTPS.")]
+ResolveWeb = Annotated[
+    bool, typer.Option("--resolve-did-web", help="Resolve did:web, x5u chains and status lists over HTTPS.")
+]
 AllowPrivate = Annotated[bool, typer.Option("--allow-private", help="With --resolve-did-web: allow private hosts.")]
 CanonicalizationTimeout = Annotated[
     float,
@@ -320,10 +337,12 @@ class _Setup:
         contexts: list[str],
         resolve_did_web: bool,
         allow_private: bool,
+        status_lists: Sequence[str] = (),
     ) -> None:
         try:
             self.loader = DocumentLoader(_pairs(contexts, "--context"))
             offline = OfflineDidResolver.from_files(did_documents)
+            offline_lists = OfflineStatusListFetcher.from_files(_pairs(status_lists, "--status-list"))
         except SelfDescriptionError as exc:
             _usage(exc.message)
         self.anchors: list[x509.Certificate] | None = None
@@ -344,10 +363,13 @@ class _Setup:
                 _usage(f"cannot read x5u chain {path}: {exc.strerror}")
         self.x5u: X5uFetcher = static
         fallback: DidResolver = offline
+        #: None: status is not checked (nothing given offline, no network allowed)
+        self.status_lists: StatusListFetcher | None = offline_lists if status_lists else None
         if resolve_did_web:
             guarded = GuardedFetcher(allow_private=allow_private)
             self.x5u = _ChainedX5u(static, HttpX5uFetcher(guarded))
             fallback = _ChainedResolver(offline, HttpDidResolver(guarded))
+            self.status_lists = _ChainedStatusLists(offline_lists, HttpStatusListFetcher(guarded))
         self.resolver: DidResolver = Base58PemDidResolver(fallback)
 
 
@@ -367,6 +389,17 @@ class _ChainedX5u:
         self.first, self.second = first, second
 
     async def fetch(self, url: str) -> bytes:
+        try:
+            return await self.first.fetch(url)
+        except SelfDescriptionError:
+            return await self.second.fetch(url)
+
+
+class _ChainedStatusLists:
+    def __init__(self, first: OfflineStatusListFetcher, second: HttpStatusListFetcher) -> None:
+        self.first, self.second = first, second
+
+    async def fetch(self, url: str) -> str | Mapping[str, Any]:
         try:
             return await self.first.fetch(url)
         except SelfDescriptionError:
@@ -396,7 +429,7 @@ def _shapes_for(option: str | None, documents: list[Any]) -> Shapes | str:
 
 def _print_table(result: dict[str, Any]) -> None:
     table = Table(title="valid" if result["valid"] else "INVALID")
-    for column in ("#", "id / types", "issuer", "format", "signature", "trust", "validity", "errors"):
+    for column in ("#", "id / types", "issuer", "format", "signature", "trust", "validity", "status", "errors"):
         table.add_column(column)
     rows = ([("VP", result["presentation"])] if result["presentation"] else []) + [
         (str(c["index"]), c) for c in result["credentials"]
@@ -411,6 +444,7 @@ def _print_table(result: dict[str, Any]) -> None:
             sig,
             c["trust"],
             c["validity"],
+            c["status"],
             "\n".join(f"{e['code']}: {e['message']}" for e in c["errors"]),
         )
     out.print(table)
@@ -435,7 +469,7 @@ async def _assess(source: str, setup: _Setup, now: dt.datetime, canonicalizer: C
         loader=setup.loader,
         canonicalizer=canonicalizer,
     )
-    return await assess_presentation(source, ctx)
+    return await assess_presentation(source, dataclasses.replace(ctx, status_lists=setup.status_lists))
 
 
 @app.command("verify")
@@ -447,6 +481,7 @@ def verify_command(
     trust_anchor: TrustAnchors = [],  # noqa: B006
     no_trust_chain: NoTrust = False,
     x5u_chain: X5uChains = [],  # noqa: B006
+    status_list: StatusLists = [],  # noqa: B006
     context: Contexts = [],  # noqa: B006
     shapes: ShapesOpt = None,
     no_shapes: NoShapes = False,
@@ -454,10 +489,13 @@ def verify_command(
     allow_private: AllowPrivate = False,
     canonicalization_timeout: CanonicalizationTimeout = DEFAULT_TIMEOUT,
 ) -> None:
-    """Verify signatures, keys, trust chains, validity and shapes; exit 0 valid, 1 invalid, 2 usage error."""
+    """Verify signatures, keys, trust chains, validity, status (revocation) and shapes; exit 0 valid, 1 invalid,
+    2 usage error."""
     source = sys.stdin.read() if file == "-" else _read_text(Path(file))
     now = _now(at)
-    setup = _Setup(did_document, trust_anchor, no_trust_chain, x5u_chain, context, resolve_did_web, allow_private)
+    setup = _Setup(
+        did_document, trust_anchor, no_trust_chain, x5u_chain, context, resolve_did_web, allow_private, status_list
+    )
     chosen = _shapes_for(shapes, []) if shapes is not None and not no_shapes else None  # usage errors first
     report: ShaclReport | None = None
     problems: list[Problem] = []

@@ -14,10 +14,19 @@ extracted, with the rules that keep them honest:
 
 The result is the plain mapping ``policies`` expects in ``World.claims`` (keys as in
 ``policies.operands.credential``), plus the list of problems seen, for the explanation of a denial.
+
+Revocation (W3C Bitstring Status List v1.0, :mod:`self_descriptions.status_list`): with a status list fetcher, every
+credential's ``credentialStatus`` is checked against its issuer's status list (§3.2). A revoked or suspended
+credential contributes no claims; the reason is in ``problems`` and in ``withdrawn``. A status that cannot be
+established (list unreachable, bad signature) also withholds the credential: fail closed (``unreachable`` tells the
+policy monitor that an outage, not the caller, is the cause). Freshness: the fetcher
+answers with lists at most :data:`STATUS_LIST_TTL` old, and claims that depended on them are cached for only the
+rest of :data:`CLAIMS_TTL`, so a revocation published by the issuer is noticed at most ``CLAIMS_TTL`` later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +39,7 @@ from connector.identity.wallet import DCP_CONTEXT, TYPE_SCOPE
 from connector.peer.client import PeerClient, PeerUnreachable
 from connector.peer.egress import EgressDenied
 from self_descriptions.did import DidError, DidResolver
+from self_descriptions.status_list import StatusListFetcher
 from self_descriptions.trust import ChainValidator, X5uFetcher
 from self_descriptions.verify import CredentialAssessment, assess_presentation, make_context
 
@@ -39,6 +49,9 @@ CLOCK_SKEW = dt.timedelta(seconds=60)
 #: How long verified claims of a caller are reused. A credential revoked or expired in this window is noticed at
 #: most this late; failures are never cached.
 CLAIMS_TTL = dt.timedelta(seconds=30)
+#: How old a status list may be when it is used (the HTTP status list cache; Bitstring Status List v1.0 §6.3).
+#: Claims that depended on status lists are cached for ``CLAIMS_TTL - STATUS_LIST_TTL``, keeping the bound above.
+STATUS_LIST_TTL = dt.timedelta(seconds=10)
 CACHE_SIZE = 10_000
 
 
@@ -49,6 +62,15 @@ class CallerClaims:
     claims: Mapping[str, Any]
     problems: tuple[str, ...] = ()
     credentials: tuple[str, ...] = field(default=())
+    #: Credentials their issuer revoked or suspended (one reason line each; also in ``problems``).
+    withdrawn: tuple[str, ...] = ()
+    #: Something needed to decide could not be reached (the caller's credential service, a status list).
+    unreachable: bool = False
+
+    def explained(self, reason: str) -> str:
+        """``reason`` of a denial, plus why credentials the caller presented did not count (revoked, suspended):
+        the caller is told what to fix, and it learns nothing it does not know (they are its own credentials)."""
+        return "; ".join((reason, *self.withdrawn[:3]))
 
 
 class ClaimsResolver:
@@ -63,29 +85,38 @@ class ClaimsResolver:
         trust_anchors: Sequence[x509.Certificate] | None,
         x5u_fetcher: X5uFetcher | None,
         clock: Callable[[], dt.datetime] | None = None,
+        status_lists: StatusListFetcher | None = None,
+        status_list_ttl: dt.timedelta = STATUS_LIST_TTL,
     ) -> None:
+        """``status_lists`` enables revocation checks; ``status_list_ttl`` is how old a list it may answer with."""
         self.peers = peers
         self.resolver = resolver
         self.trusted_issuers = frozenset(trusted_issuers)
         self.trust_anchors = trust_anchors
         self.x5u_fetcher = x5u_fetcher
         self.clock = clock
+        self.status_lists = status_lists
+        #: Lifetime of cached claims: what is left of CLAIMS_TTL once a status list may already be this old.
+        self.claims_ttl = max(CLAIMS_TTL - status_list_ttl, dt.timedelta(0)) if status_lists else CLAIMS_TTL
         # One chain validator for the process: it caches validated x5u chains for their validity window.
         self.chains = ChainValidator(trust_anchors, x5u_fetcher) if trust_anchors is not None else None
         self._cache: dict[tuple[str, frozenset[str]], tuple[dt.datetime, CallerClaims]] = {}
 
-    async def claims_for(self, caller: VerifiedCaller, *, now: dt.datetime) -> CallerClaims:
-        """The caller's verified claims; complete results are reused for :data:`CLAIMS_TTL` (a catalog request, the
-        negotiation and the transfer request of one consumer follow each other within seconds)."""
+    async def claims_for(self, caller: VerifiedCaller, *, now: dt.datetime, fresh: bool = False) -> CallerClaims:
+        """The caller's verified claims; complete results are reused for :attr:`claims_ttl` (a catalog request, the
+        negotiation and the transfer request of one consumer follow each other within seconds). ``fresh`` skips
+        the cached result (the policy monitor's periodic re-check) and caches the new one."""
         key = (caller.did, frozenset(caller.scopes))
         cached = self._cache.get(key)
-        if cached is not None and now < cached[0]:
+        if not fresh and cached is not None and now < cached[0]:
             return cached[1]
         claims = await self._fetch(caller, now=now)
         if not claims.problems:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
-            self._cache[key] = (now + CLAIMS_TTL, claims)
+            self._cache[key] = (now + self.claims_ttl, claims)
+        else:
+            self._cache.pop(key, None)
         return claims
 
     async def _fetch(self, caller: VerifiedCaller, *, now: dt.datetime) -> CallerClaims:
@@ -109,7 +140,7 @@ class ClaimsResolver:
                 access_token=caller.access_token,
             )
         except (PeerUnreachable, EgressDenied) as exc:
-            return CallerClaims(base, (f"credential service of {caller.did} unreachable: {exc}",))
+            return CallerClaims(base, (f"credential service of {caller.did} unreachable: {exc}",), unreachable=True)
         if not answer.ok or not isinstance(answer.body, Mapping):
             return CallerClaims(base, (f"credential service of {caller.did} answered HTTP {answer.status}",))
         presentations = answer.body.get("presentation")
@@ -127,9 +158,12 @@ class ClaimsResolver:
             leeway=CLOCK_SKEW,
             chains=self.chains,
         )
+        ctx = dataclasses.replace(ctx, status_lists=self.status_lists)
         claims: dict[str, Any] = dict(base)
         problems: list[str] = []
+        withdrawn: list[str] = []
         accepted: list[str] = []
+        unreachable = False
         for vp in presentations[:8]:
             if not isinstance(vp, str | Mapping):
                 problems.append("a presentation entry is neither a VP-JWT nor a JSON object")
@@ -146,10 +180,18 @@ class ClaimsResolver:
             for credential in result.credentials:
                 if not credential.ok:
                     problems.extend(f"credential {credential.id}: {p.message}" for p in credential.errors)
+                    unreachable |= any(p.code == "status-retrieval-error" for p in credential.errors)
+                    if credential.status in ("revoked", "suspended"):
+                        withdrawn.extend(
+                            f"credential {credential.id} ({', '.join(_short(t) for t in credential.types)}): "
+                            f"{p.message}"
+                            for p in credential.errors
+                            if p.code == credential.status
+                        )
                     continue
                 if _absorb(claims, credential, caller.did, self.trusted_issuers):
                     accepted.append(credential.id or "(no id)")
-        return CallerClaims(claims, tuple(problems), tuple(accepted))
+        return CallerClaims(claims, tuple(problems), tuple(accepted), tuple(withdrawn), unreachable)
 
 
 def _scopes(caller: VerifiedCaller) -> list[str]:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.errors import ConnectorError
-from connector.identity.claims import ClaimsResolver
+from connector.identity.claims import STATUS_LIST_TTL, ClaimsResolver
 from connector.identity.participant import ParticipantIdentity
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
+from connector.identity.status_lists import HttpStatusListFetcher
 from connector.identity.wallet import Wallet, issue_access_token
 from connector.peer.client import PeerClient
 from connector.peer.egress import EgressPolicy, GuardedClient
@@ -103,6 +104,11 @@ async def assemble(
         trust_anchors=anchors,
         x5u_fetcher=HttpX5uFetcher(fetcher),
         clock=clock,
+        # Revocation (Bitstring Status List v1.0): the status-list cache runs on the runtime clock, like validity.
+        status_lists=HttpStatusListFetcher(
+            fetcher, ttl=STATUS_LIST_TTL.total_seconds(), clock=lambda: clock().timestamp()
+        ),
+        status_list_ttl=STATUS_LIST_TTL,
     )
     runtime = Runtime(
         identity=identity,

@@ -299,7 +299,8 @@ class Negotiations:
             report = self.rt.policies.evaluate(offer, "negotiation", request, world)
         if report.decision != "permit":
             details = {"report": report.to_json(), "credential_problems": list(caller.claims.problems)}
-            return await self._terminate(tx, n, code="policy-denied", reason=report.reason, details=details), True
+            reason = caller.claims.explained(report.reason)
+            return await self._terminate(tx, n, code="policy-denied", reason=reason, details=details), True
         if not self.rt.behaviour.auto_agree:
             return await tx.negotiations.update(n.evolve(pending=True)), False
         return await self._agree(tx, n)

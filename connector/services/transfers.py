@@ -192,9 +192,9 @@ class Transfers:
             )
             sent = True
             if report.decision != "permit":
-                t = await self._terminate(
-                    tx, t, code="policy-denied", reason=report.reason, details={"report": report.to_json()}
-                )
+                details = {"report": report.to_json(), "credential_problems": list(caller.claims.problems)}
+                reason = caller.claims.explained(report.reason)
+                t = await self._terminate(tx, t, code="policy-denied", reason=reason, details=details)
             elif self.rt.behaviour.auto_start_transfers:
                 t = await self._start(tx, t, negotiation)
             else:

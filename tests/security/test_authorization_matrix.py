@@ -21,9 +21,11 @@ app and every one goes through the matrix), so a new endpoint without an entry f
   token signed by someone else, the correct verifier;
 - ``public`` (discovery, health, OpenAPI) needs nothing.
 
-A revoked credential (the caller's membership credential expired) is checked where a policy needs it: the catalog
-hides the offer, a new negotiation is terminated, a transfer request on an old agreement is refused and a pull that
-proves the caller's current claims is denied, while a participant whose membership is valid keeps all of them.
+A membership credential that no longer holds is checked where a policy needs it, for two callers: one whose
+credential its issuer revoked (the federation sets its bit in its W3C Bitstring Status List) and one whose
+credential expired. For both, the catalog hides the offer, a new negotiation is terminated, a transfer request on an
+old agreement is refused and a pull that proves the caller's current claims is denied, while a participant whose
+membership is valid keeps all of them.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from connector.identity.wallet import HeldCredential, issue_access_token
 from connector.services.usage.deletion import ATTESTATION_TYPE
 from connector.settings import load_settings
 from self_descriptions.proofs.vc_jwt import sign_vc_jwt
+from self_descriptions.status_list import status_entry
 from tests.integration.connector.harness import Issuer, Running, dataspace_pki, make_participant, running_issuer
 from tests.integration.console.console_client import hidden, sign_in
 from tests.integration.dataplane.flow import Clock
@@ -165,7 +168,8 @@ def test_every_route_has_an_authorization_entry(tmp_path: Path) -> None:
     assert not stale, f"entries for routes the app no longer has: {stale}"
 
 
-# -- the data space: a provider, its consumer, another member (mallory), a member whose credential lapses ---------
+# -- the data space: a provider, its consumer, another member (mallory), a member whose credential lapses, and (for
+# -- the revocation test) a member whose credential the federation will revoke ----------------------------------
 
 
 @dataclass
@@ -187,6 +191,9 @@ class Space:
     mallory_transfer: dict[str, Any] = field(default_factory=dict)
     lapsed_agreement: str = ""
     lapsed_transfer: dict[str, Any] = field(default_factory=dict)
+    revoked: Running | None = None
+    revoked_agreement: str = ""
+    revoked_transfer: dict[str, Any] = field(default_factory=dict)
 
     def runtime(self, conn: Running) -> Any:
         return conn.app.state.connector.runtime
@@ -199,8 +206,14 @@ class Space:
         return issue_token(identity, audience, now=at or self.clock(), scopes=scopes, access_token=access)
 
 
-def membership(issuer: Issuer, subject: str, *, valid_from: dt.datetime, valid_until: dt.datetime) -> str:
-    credential = {
+#: The revocable member's index in the federation's status list.
+REVOKED_INDEX = 4242
+
+
+def membership(
+    issuer: Issuer, subject: str, *, valid_from: dt.datetime, valid_until: dt.datetime, status_index: int | None = None
+) -> str:
+    credential: dict[str, Any] = {
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/gaia-x/development#"],
         "type": ["VerifiableCredential", "MembershipCredential"],
         "id": f"urn:uuid:{uuid.uuid4()}",
@@ -209,6 +222,8 @@ def membership(issuer: Issuer, subject: str, *, valid_from: dt.datetime, valid_u
         "validUntil": valid_until.isoformat().replace("+00:00", "Z"),
         "credentialSubject": {"id": subject, "memberOf": "urn:ds"},
     }
+    if status_index is not None:
+        credential["credentialStatus"] = status_entry(issuer.status_list_url, status_index, "revocation")
     return sign_vc_jwt(credential, issuer.identity.key, kid=issuer.identity.kid, issued_at=valid_from)
 
 
@@ -268,69 +283,79 @@ def token_of(transfer: dict[str, Any]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def data_space(tmp: Path) -> AsyncIterator[Space]:
+async def data_space(tmp: Path, *, revocable: bool = False) -> AsyncIterator[Space]:
+    """The data space; ``revocable`` adds the member whose membership carries a status list entry."""
     pki = dataspace_pki()
     clock = Clock()
-    async with running_issuer(tmp, pki) as federation:
+    names = ("consumer", "mallory", "lapsed", *(("revoked",) if revocable else ()))
+    async with running_issuer(tmp, pki) as federation, contextlib.AsyncExitStack() as stack:
         dirs = {
             "provider": make_participant(tmp, "provider", pki, trusted_issuers=[federation.identity.did]),
-            **{name: make_participant(tmp, name, pki) for name in ("consumer", "mallory", "lapsed")},
+            **{name: make_participant(tmp, name, pki) for name in names},
         }
-        async with (
-            running_with_clock(dirs["provider"], clock) as provider,
-            running_with_clock(dirs["consumer"], clock) as consumer,
-            running_with_clock(dirs["mallory"], clock) as mallory,
-            running_with_clock(dirs["lapsed"], clock) as lapsed,
-        ):
-            space = Space(tmp, clock, federation, provider, consumer, mallory, lapsed)
-            now = clock()
-            for member, until in ((consumer, now + dt.timedelta(days=30)), (mallory, now + dt.timedelta(days=30))):
-                token = membership(federation, member.did, valid_from=now, valid_until=until)
-                space.runtime(member).wallet.add(HeldCredential.from_token(token))
-            # lapsed's membership ends in two minutes; the revocation test moves the shared clock past it
-            short = membership(federation, lapsed.did, valid_from=now, valid_until=now + dt.timedelta(minutes=2))
-            space.runtime(lapsed).wallet.add(HeldCredential.from_token(short))
+        up = {name: await stack.enter_async_context(running_with_clock(d, clock)) for name, d in dirs.items()}
+        provider, consumer, mallory, lapsed = (up[n] for n in ("provider", "consumer", "mallory", "lapsed"))
+        space = Space(tmp, clock, federation, provider, consumer, mallory, lapsed, revoked=up.get("revoked"))
+        now = clock()
+        for member, until in ((consumer, now + dt.timedelta(days=30)), (mallory, now + dt.timedelta(days=30))):
+            token = membership(federation, member.did, valid_from=now, valid_until=until)
+            space.runtime(member).wallet.add(HeldCredential.from_token(token))
+        # lapsed's membership ends in two minutes; the revocation test moves the shared clock past it
+        short = membership(federation, lapsed.did, valid_from=now, valid_until=now + dt.timedelta(minutes=2))
+        space.runtime(lapsed).wallet.add(HeldCredential.from_token(short))
+        if space.revoked is not None:
+            # valid for a month, with an entry in the federation's revocation list the test will set
+            revocable_token = membership(
+                federation,
+                space.revoked.did,
+                valid_from=now,
+                valid_until=now + dt.timedelta(days=30),
+                status_index=REVOKED_INDEX,
+            )
+            space.runtime(space.revoked).wallet.add(HeldCredential.from_token(revocable_token))
 
-            data = tmp / "weather.csv"
-            data.write_bytes(DATA)
-            asset = {"id": "weather", "title": "weather", "dataAddress": {"kind": "file", "path": str(data)}}
-            assert (await provider.post("/assets", asset)).status_code == 201
-            assert (await provider.post("/policies", {"id": "members", "policy": MEMBERS})).status_code == 201
-            definition = {
-                "id": "cd",
-                "accessPolicyId": "members",
-                "contractPolicyId": "members",
-                "assetIds": ["weather"],
-            }
-            assert (await provider.post("/contract-definitions", definition)).status_code == 201
+        data = tmp / "weather.csv"
+        data.write_bytes(DATA)
+        asset = {"id": "weather", "title": "weather", "dataAddress": {"kind": "file", "path": str(data)}}
+        assert (await provider.post("/assets", asset)).status_code == 201
+        assert (await provider.post("/policies", {"id": "members", "policy": MEMBERS})).status_code == 201
+        definition = {
+            "id": "cd",
+            "accessPolicyId": "members",
+            "contractPolicyId": "members",
+            "assetIds": ["weather"],
+        }
+        assert (await provider.post("/contract-definitions", definition)).status_code == 201
 
-            offer_id = await offer_of(consumer, provider)
-            assert offer_id is not None
-            space.offer_id = offer_id
-            for who in (consumer, mallory, lapsed):
-                n = await negotiate(who, provider, offer_id)
-                assert n["state"] == "FINALIZED", n["error"]
-                t = await start_transfer(who, n["agreementId"])
-                assert t["state"] == "STARTED", t
-                if who is consumer:
-                    space.agreement, space.transfer = n["agreementId"], t
-                elif who is mallory:
-                    space.mallory_transfer = t
-                else:
-                    space.lapsed_agreement, space.lapsed_transfer = n["agreementId"], t
-            # park one negotiation of the consumer in REQUESTED: every negotiation message would be valid there
-            runtime = space.runtime(provider)
-            runtime.behaviour = type(runtime.behaviour)(**{**vars(runtime.behaviour), "auto_agree": False})
-            r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id})
-            assert r.status_code == 201, r.text
-            for _ in range(200):
-                seen = (await consumer.api.get(f"/negotiations/{r.json()['id']}")).json()
-                if seen["state"] == "REQUESTED" and seen.get("providerPid"):
-                    break
-                await _tick()
-            space.open_negotiation = seen
-            space.open_offer = (await provider_view(provider, "negotiations", seen["consumerPid"]))["offers"][-1]
-            yield space
+        offer_id = await offer_of(consumer, provider)
+        assert offer_id is not None
+        space.offer_id = offer_id
+        for who in (consumer, mallory, lapsed, *((space.revoked,) if space.revoked else ())):
+            n = await negotiate(who, provider, offer_id)
+            assert n["state"] == "FINALIZED", n["error"]
+            t = await start_transfer(who, n["agreementId"])
+            assert t["state"] == "STARTED", t
+            if who is consumer:
+                space.agreement, space.transfer = n["agreementId"], t
+            elif who is mallory:
+                space.mallory_transfer = t
+            elif who is lapsed:
+                space.lapsed_agreement, space.lapsed_transfer = n["agreementId"], t
+            else:
+                space.revoked_agreement, space.revoked_transfer = n["agreementId"], t
+        # park one negotiation of the consumer in REQUESTED: every negotiation message would be valid there
+        runtime = space.runtime(provider)
+        runtime.behaviour = type(runtime.behaviour)(**{**vars(runtime.behaviour), "auto_agree": False})
+        r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id})
+        assert r.status_code == 201, r.text
+        for _ in range(200):
+            seen = (await consumer.api.get(f"/negotiations/{r.json()['id']}")).json()
+            if seen["state"] == "REQUESTED" and seen.get("providerPid"):
+                break
+            await _tick()
+        space.open_negotiation = seen
+        space.open_offer = (await provider_view(provider, "negotiations", seen["consumerPid"]))["offers"][-1]
+        yield space
 
 
 async def _tick() -> None:
@@ -802,54 +827,67 @@ async def public_routes_need_nothing(s: Space) -> None:
                 assert r.status_code == 200, f"{method} {path}: {r.status_code}"
 
 
-# -- revoked credential ----------------------------------------------------------------------------------------------
+# -- revoked and expired credentials ----------------------------------------------------------------------------------
 
 
-async def test_a_revoked_membership_no_longer_passes_the_policy(tmp_path: Path) -> None:
-    async with data_space(tmp_path) as s, httpx.AsyncClient(base_url=s.provider.base, timeout=30) as http:
-        lapsed_t = s.lapsed_transfer
-        url = f"/public/transfers/{lapsed_t['providerPid']}"
+async def test_a_revoked_or_expired_membership_no_longer_passes_the_policy(tmp_path: Path) -> None:
+    async with (
+        data_space(tmp_path, revocable=True) as s,
+        httpx.AsyncClient(base_url=s.provider.base, timeout=30) as http,
+    ):
+        assert s.revoked is not None
 
         def pull_headers(who: Running, transfer: dict[str, Any]) -> dict[str, str]:
             # X-GXC-Identity: the provider evaluates the caller's claims as they are now
             return {"Authorization": f"Bearer {token_of(transfer)}", "X-GXC-Identity": s.dcp(who, s.provider.did)}
 
-        assert (await http.get(url, headers=pull_headers(s.lapsed, lapsed_t))).status_code == 200
-        # the membership credential of "lapsed" expires (validUntil + clock skew passed); the consumer's does not
+        callers = (
+            ("revoked", s.revoked, s.revoked_agreement, s.revoked_transfer),
+            ("expired", s.lapsed, s.lapsed_agreement, s.lapsed_transfer),
+        )
+        for _, who, _, transfer in callers:
+            url = f"/public/transfers/{transfer['providerPid']}"
+            assert (await http.get(url, headers=pull_headers(who, transfer))).status_code == 200
+        # the federation revokes one membership (sets its bit in its status list); the lapsed one expires
+        # (validUntil + clock skew passed); the moved clock also passes the claims and status-list caches
+        s.federation.revoked.add(REVOKED_INDEX)
         s.clock.offset = dt.timedelta(minutes=5)
 
         assert await offer_of(s.consumer, s.provider) is not None
-        assert await offer_of(s.lapsed, s.provider) is None, "the catalog still shows the offer"
-        r = await s.lapsed.post("/negotiations", {"counterPartyAddress": s.provider.base, "offerId": s.offer_id})
-        assert r.status_code == 400, r.text  # its connector no longer finds the offer in the provider's catalog
-        # and the provider refuses a request sent anyway (the offer was seen while the credential was valid)
-        consumer_pid = f"urn:uuid:{uuid.uuid4()}"
-        request = {
-            "@context": CTX,
-            "@type": "ContractRequestMessage",
-            "consumerPid": consumer_pid,
-            "offer": s.open_offer,
-            "callbackAddress": s.lapsed.base + DSP + "/callback",
-        }
-        auth = {"Authorization": f"Bearer {s.dcp(s.lapsed, s.provider.did)}"}
-        r = await http.post(DSP + "/negotiations/request", json=request, headers=auth)
-        if r.status_code == 201:
-            for _ in range(200):
-                n = await provider_view(s.provider, "negotiations", consumer_pid)
-                if n["state"] == "TERMINATED":
-                    break
-                await _tick()
-            assert n["state"] == "TERMINATED", n
-            # policy-denied; the code becomes delivery-failed when the termination cannot reach the caller
-            assert n["error"]["code"] in ("policy-denied", "delivery-failed"), n["error"]
-        else:
-            assert r.status_code == 400, r.text
-        t = await start_transfer(s.lapsed, s.lapsed_agreement)
-        assert t["state"] == "TERMINATED", t
-        assert t["error"]["code"] == "policy-denied", t["error"]
-        r = await http.get(url, headers=pull_headers(s.lapsed, lapsed_t))
-        assert r.status_code == 403, r.text
-        assert "membership" in r.text
+        for name, who, agreement, transfer in callers:
+            assert await offer_of(who, s.provider) is None, f"{name}: the catalog still shows the offer"
+            r = await who.post("/negotiations", {"counterPartyAddress": s.provider.base, "offerId": s.offer_id})
+            assert r.status_code == 400, r.text  # its connector no longer finds the offer in the provider's catalog
+            # and the provider refuses a request sent anyway (the offer was seen while the credential was valid)
+            consumer_pid = f"urn:uuid:{uuid.uuid4()}"
+            request = {
+                "@context": CTX,
+                "@type": "ContractRequestMessage",
+                "consumerPid": consumer_pid,
+                "offer": s.open_offer,
+                "callbackAddress": who.base + DSP + "/callback",
+            }
+            auth = {"Authorization": f"Bearer {s.dcp(who, s.provider.did)}"}
+            r = await http.post(DSP + "/negotiations/request", json=request, headers=auth)
+            if r.status_code == 201:
+                for _ in range(200):
+                    n = await provider_view(s.provider, "negotiations", consumer_pid)
+                    if n["state"] == "TERMINATED":
+                        break
+                    await _tick()
+                assert n["state"] == "TERMINATED", n
+                # policy-denied; the code becomes delivery-failed when the termination cannot reach the caller
+                assert n["error"]["code"] in ("policy-denied", "delivery-failed"), n["error"]
+            else:
+                assert r.status_code == 400, r.text
+            t = await start_transfer(who, agreement)
+            assert t["state"] == "TERMINATED", t
+            assert t["error"]["code"] == "policy-denied", t["error"]
+            # the refusal says why when the issuer withdrew the credential
+            assert (name == "revoked") == ("revoked by its issuer" in t["error"]["reason"]), (name, t["error"])
+            r = await http.get(f"/public/transfers/{transfer['providerPid']}", headers=pull_headers(who, transfer))
+            assert r.status_code == 403, r.text
+            assert "membership" in r.text
         # a participant whose membership is valid keeps all of it
         runtime = s.runtime(s.provider)
         runtime.behaviour = type(runtime.behaviour)(**{**vars(runtime.behaviour), "auto_agree": True})

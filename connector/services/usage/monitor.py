@@ -3,11 +3,16 @@ holds — the time window closed, the count is exhausted, a credential expired o
 TransferTerminationMessage carrying the reason.
 
 Claims are re-checked, not remembered: every :data:`CLAIMS_RECHECK` the monitor asks the consumer's Credential
-Service for a fresh presentation (through the claims resolver, with the access token of the consumer's last pull,
-:mod:`.grants`) and decides with what the consumer can prove *now*; the fresh claims replace the snapshot. When
-no usable grant is left (DCP access tokens live minutes) or the Credential Service is unreachable, the claims seen
-last decide. Duties are followed on every pass too (:meth:`.obligations.Obligations.review`): a deadline that
-passed unfulfilled makes the duty violated and its consequences active, on both sides.
+Service for a fresh presentation (through the claims resolver, bypassing its cache, with the access token of the
+consumer's last pull, :mod:`.grants`) and decides with what the consumer can prove *now*; the fresh claims replace
+the snapshot. Each credential's W3C Bitstring Status List entry is checked on the way (claims resolver), so a
+credential its issuer revoked or suspended stops counting: with status lists at most ``STATUS_LIST_TTL`` old and a
+re-check every ``CLAIMS_TTL - STATUS_LIST_TTL``, a revocation ends the transfers that need the credential at most
+``CLAIMS_TTL`` (plus one monitor pass) after the issuer published it. When no usable grant is left (DCP access
+tokens live minutes) or the Credential Service or a status list is unreachable, the claims seen last decide (an
+outage of the issuer's status list server does not end every running transfer; new negotiations fail closed).
+Duties are followed on every pass too (:meth:`.obligations.Obligations.review`): a deadline that passed unfulfilled
+makes the duty violated and its consequences active, on both sides.
 
 EDC only terminates on contract expiry; here any constraint of the agreement that the ``monitor`` scope can decide
 is re-checked, with the same world as an access (uses so far, elapsed time, clock, claims, performed duties).
@@ -24,6 +29,7 @@ from typing import Any
 
 from connector.domain import ClaimsSnapshot, TransferProcess
 from connector.dsp.states import Role, TransferState
+from connector.identity.claims import CLAIMS_TTL, STATUS_LIST_TTL
 from connector.services.runtime import Runtime
 from connector.services.transfers import Transfers
 from connector.services.usage.grants import Grants
@@ -34,8 +40,9 @@ from policies import Request
 
 log = logging.getLogger(__name__)
 TERMINATION_CODE = "policy-violated"
-#: How often a running transfer's consumer claims are fetched afresh (when a grant allows it).
-CLAIMS_RECHECK = dt.timedelta(seconds=60)
+#: How often a running transfer's consumer claims are fetched afresh (when a grant allows it): together with the
+#: status list cache this keeps a revocation's delay within the claims cache's ``CLAIMS_TTL`` (module docstring).
+CLAIMS_RECHECK = CLAIMS_TTL - STATUS_LIST_TTL
 
 
 class PolicyMonitor:
@@ -88,15 +95,17 @@ class PolicyMonitor:
         """The claims to decide with and how they were obtained (for the ledger)."""
         caller = self.grants.usable(t.id, now)
         if caller is not None and self.grants.due(t.id, now, self.claims_recheck):
-            fresh = await self.rt.claims.claims_for(caller, now=now)
+            fresh = await self.rt.claims.claims_for(caller, now=now, fresh=True)
             self.grants.checked(t.id, now)
-            if not any("unreachable" in p for p in fresh.problems):
+            if not fresh.unreachable:
                 claims = dict(fresh.claims)
                 async with self.rt.store.transaction() as tx:
                     await tx.usage.save_claims(
                         ClaimsSnapshot(transfer_id=t.id, consumer=t.counter_party_id, claims=claims, seen_at=now)
                     )
                 origin = {"claims": "fetched", "at": now.isoformat(), "problems": list(fresh.problems)[:10]}
+                if fresh.withdrawn:
+                    origin["withdrawn"] = list(fresh.withdrawn)[:10]
                 return claims, origin
         async with self.rt.store.transaction() as tx:
             snapshot = await tx.usage.claims(t.id)
@@ -124,11 +133,12 @@ class PolicyMonitor:
                 counterparty=t.counter_party_id,
                 data={"decision": "deny", "reason": report.reason, "action": "terminate", **origin},
             )
+        withdrawn = list(origin.get("withdrawn", []))
         await self.transfers.terminate(
             t.id,
             code=TERMINATION_CODE,
-            reason=f"the agreement no longer holds: {report.reason}",
-            details={"report": report.to_json()},
+            reason="; ".join((f"the agreement no longer holds: {report.reason}", *withdrawn[:3])),
+            details={"report": report.to_json(), **({"withdrawn": withdrawn} if withdrawn else {})},
         )
         return True
 

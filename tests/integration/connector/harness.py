@@ -7,13 +7,14 @@ import contextlib
 import datetime as dt
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import Response
 
 from connector.api import well_known
 from connector.app import create_app
@@ -22,6 +23,7 @@ from connector.settings import ConnectorSettings, load_settings
 from connector.worker.outbox_runner import RetryPolicy
 from self_descriptions.certificates import DevelopmentPki, create_development_pki
 from self_descriptions.proofs.vc_jwt import sign_vc_jwt
+from self_descriptions.status_list import Bitstring, build_status_list_credential
 
 NOW = dt.datetime.now(dt.UTC)
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.2, poll_seconds=0.2)
@@ -98,9 +100,26 @@ async def running(state: Path, *, retry: RetryPolicy = FAST_RETRY) -> AsyncItera
 
 @dataclass
 class Issuer:
-    """A credential issuer (e.g. the federation operator) that serves its did:web document on 127.0.0.1."""
+    """A credential issuer (e.g. the federation operator) that serves its did:web document on 127.0.0.1, and a
+    W3C Bitstring Status List (revocation) at :attr:`status_list_url` with the indexes in :attr:`revoked` set."""
 
     identity: ParticipantIdentity
+    revoked: set[int] = field(default_factory=set)
+
+    @property
+    def status_list_url(self) -> str:
+        return self.identity.base_url + "/status/revocation"
+
+    def status_list(self) -> str:
+        """The signed status list credential as it is now (re-signed on every request)."""
+        bits = Bitstring.zeros()
+        for index in self.revoked:
+            bits.set(index)
+        now = dt.datetime.now(dt.UTC)
+        vc = build_status_list_credential(
+            url=self.status_list_url, issuer=self.identity.did, purpose="revocation", bits=bits, valid_from=now
+        )
+        return sign_vc_jwt(vc, self.identity.key, kid=self.identity.kid, issued_at=now)
 
     def issue(self, subject: str, vc_type: str, claims: dict[str, Any], *, days: int = 30) -> str:
         credential = {
@@ -120,11 +139,17 @@ async def running_issuer(root: Path, pki: DevelopmentPki) -> AsyncIterator[Issue
     state = make_participant(root, "federation", pki)
     settings = load_settings(state / "gxc.toml")
     identity = load_identity(settings, now=NOW)
+    issuer = Issuer(identity)
     app = FastAPI()
     app.include_router(well_known.router(identity))
+
+    @app.get("/status/revocation")
+    async def status_list() -> Response:
+        return Response(issuer.status_list(), media_type="application/vc+jwt")
+
     server, task = await _serve(app, settings.port)
     try:
-        yield Issuer(identity)
+        yield issuer
     finally:
         server.should_exit = True
         await task

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from connector.cli.sd import app
 from self_descriptions.keys import write_private_key_file
+from self_descriptions.proofs.vc_jwt import sign_vc_jwt
+from self_descriptions.status_list import Bitstring, build_status_list_credential, status_entry
 from tests.fixtures.self_descriptions.world import NOW, POLICY, World, tagus_participant
 
 pytestmark = pytest.mark.unit
@@ -209,3 +211,66 @@ def test_tagus_jws2020_signing_via_cli(world: World, tmp_path: Path) -> None:
     verified = runner.invoke(app, ["verify", str(out), "--json", *_offline_args(world, tmp_path), "--no-shapes"])
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output)["credentials"][0]["flavour"] == "gaia-x"
+
+
+def _membership_with_status(world: World, index: int) -> str:
+    vc = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/gaia-x/development#"],
+        "type": ["VerifiableCredential", "MembershipCredential"],
+        "id": "urn:uuid:7f0c5a52-membership",
+        "issuer": world.notary.did,
+        "validFrom": "2026-02-01T00:00:00Z",
+        "validUntil": "2026-12-01T00:00:00Z",
+        "credentialSubject": {"id": world.participant.did, "memberOf": "urn:ds"},
+        "credentialStatus": status_entry(STATUS_URL, index, "revocation"),
+    }
+    return sign_vc_jwt(vc, world.notary.key, kid=world.notary.kid, issued_at=world.now)
+
+
+def _revocation_list(world: World, *revoked: int) -> str:
+    bits = Bitstring.zeros()
+    for index in revoked:
+        bits.set(index)
+    vc = build_status_list_credential(
+        url=STATUS_URL, issuer=world.notary.did, purpose="revocation", bits=bits, valid_from=world.now
+    )
+    return sign_vc_jwt(vc, world.notary.key, kid=world.notary.kid, issued_at=world.now)
+
+
+STATUS_URL = "https://notary.example/status/revocation"
+
+
+def test_verify_a_revoked_credential_exits_1_with_code_revoked(world: World, tmp_path: Path) -> None:
+    vc = tmp_path / "membership.jwt"
+    vc.write_text(_membership_with_status(world, 4711))
+    status = tmp_path / "revocation.jwt"
+    status.write_text(_revocation_list(world, 4711))
+    args = ["verify", str(vc), "--json", "--no-shapes", *_offline_args(world, tmp_path)]
+    revoked = runner.invoke(app, [*args, "--status-list", f"{STATUS_URL}={status}"])
+    assert revoked.exit_code == 1, revoked.output
+    verdict = json.loads(revoked.output)
+    assert verdict["valid"] is False
+    (entry,) = verdict["credentials"]
+    assert entry["status"] == "revoked"
+    assert [e["code"] for e in entry["errors"]] == ["revoked"]
+    assert "4711" in entry["errors"][0]["message"]
+    # the table says it too
+    table = runner.invoke(app, [*args[:2], *args[3:], "--status-list", f"{STATUS_URL}={status}"])
+    assert table.exit_code == 1
+    assert "revoked" in table.output
+
+    status.write_text(_revocation_list(world, 4710))
+    valid = runner.invoke(app, [*args, "--status-list", f"{STATUS_URL}={status}"])
+    assert valid.exit_code == 0, valid.output
+    assert json.loads(valid.output)["credentials"][0]["status"] == "valid"
+    # offline without the list: not checked (nothing is fetched), still valid
+    unchecked = runner.invoke(app, args)
+    assert unchecked.exit_code == 0, unchecked.output
+    assert json.loads(unchecked.output)["credentials"][0]["status"] == "not-checked"
+    # a list given for another URL only: the credential's status cannot be established
+    other = runner.invoke(app, [*args, "--status-list", f"https://elsewhere.example/list={status}"])
+    assert other.exit_code == 1
+    entry = json.loads(other.output)["credentials"][0]
+    assert entry["status"] == "unverifiable"
+    assert entry["errors"][0]["code"] == "status-retrieval-error"
+    assert runner.invoke(app, [*args, "--status-list", "no-equals-sign"]).exit_code == 2
