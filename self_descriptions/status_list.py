@@ -20,6 +20,9 @@ these additional rules of ours:
   entry's ``statusListCredential``): otherwise another list of the same issuer could be substituted;
 - the decompressed bitstring is capped (a GZIP "bomb" of a few hundred kilobytes expands to gigabytes);
 - only ``revocation`` and ``suspension`` entries decide validity; ``refresh`` and ``message`` do not (§2.1);
+- the predecessor format, the W3C CCG's StatusList2021 (``StatusList2021Entry``, ``StatusList2021Credential`` with a
+  ``StatusList2021`` subject, ``encodedList`` plain base64 in its earlier drafts), is read the same way: VC 1.1 era
+  issuers (Tagus, Catena-X, EDC's identity hub) still emit it, and its bits mean exactly the same;
 - a ``credentialStatus`` of another type cannot be checked and fails closed (``unsupported-status``).
 
 Errors carry the §3.5 error type in :attr:`StatusError.spec_error` (``STATUS_RETRIEVAL_ERROR``, …); their ``code`` is
@@ -52,6 +55,10 @@ from self_descriptions.verify import (
 STATUS_LIST_CREDENTIAL = "BitstringStatusListCredential"
 STATUS_LIST = "BitstringStatusList"
 STATUS_ENTRY = "BitstringStatusListEntry"
+#: The W3C CCG StatusList2021 names of the same three things (read, never written).
+LEGACY_LIST_CREDENTIAL = "StatusList2021Credential"
+LEGACY_LIST = "StatusList2021"
+LEGACY_ENTRY = "StatusList2021Entry"
 #: §3.2 step 2 ``minimumNumberOfEntries`` (§2.2: "at least 16KB"): herd privacy, §6.1.
 MIN_ENTRIES = 131_072
 #: Largest decompressed bitstring accepted: 2 MiB = 16,777,216 one-bit entries. The cap is the decompression-bomb
@@ -180,11 +187,17 @@ class Bitstring:
         return "u" + base64.urlsafe_b64encode(compressed).decode("ascii").rstrip("=")
 
     @classmethod
-    def decode(cls, encoded: Any, *, max_bytes: int = MAX_BITSTRING_BYTES) -> Bitstring:
-        """The Bitstring Expansion Algorithm (§3.4), refusing more than ``max_bytes`` of decompressed output."""
-        if not isinstance(encoded, str) or not encoded.startswith("u"):
+    def decode(cls, encoded: Any, *, max_bytes: int = MAX_BITSTRING_BYTES, legacy: bool = False) -> Bitstring:
+        """The Bitstring Expansion Algorithm (§3.4), refusing more than ``max_bytes`` of decompressed output.
+
+        ``legacy`` (a StatusList2021 list) also accepts plain base64 without the multibase prefix, as its earlier
+        drafts wrote it: GZIP output always starts ``H4sI`` in base64, so the ``u`` prefix is unambiguous."""
+        if legacy and isinstance(encoded, str) and not encoded.startswith("u"):
+            body = encoded.rstrip("=").replace("+", "-").replace("/", "_")
+        elif not isinstance(encoded, str) or not encoded.startswith("u"):
             raise MalformedStatusError("encodedList must be a multibase base64url string (starting with 'u'), §2.2")
-        body = encoded[1:]
+        else:
+            body = encoded[1:]
         if not _BASE64URL.fullmatch(body) or len(body) % 4 == 1:
             raise MalformedStatusError("encodedList is not base64url without padding (§2.2)")
         try:
@@ -248,10 +261,10 @@ def status_entries(credential: Mapping[str, Any]) -> list[StatusEntry]:
         if not isinstance(item, Mapping):
             raise MalformedStatusError("a credentialStatus entry is not an object")
         types = _strings(item.get("type"))
-        if STATUS_ENTRY not in types:
+        if STATUS_ENTRY not in types and LEGACY_ENTRY not in types:
             raise StatusVerificationError(
                 f"credentialStatus of type {types or 'none'} cannot be checked; only {STATUS_ENTRY} "
-                "(W3C Bitstring Status List v1.0) is supported",
+                f"(W3C Bitstring Status List v1.0) and {LEGACY_ENTRY} are supported",
                 code="unsupported-status",
             )
         entries.append(_entry(item))
@@ -347,8 +360,11 @@ def parse_status_list(
     document: Mapping[str, Any], *, url: str, issuer: str | None = None, max_bytes: int = MAX_BITSTRING_BYTES
 ) -> StatusList:
     """Read the §2.2 properties of a (verified) status list credential; raise :class:`StatusError` on violations."""
-    if STATUS_LIST_CREDENTIAL not in _strings(document.get("type")):
+    types = _strings(document.get("type"))
+    legacy = LEGACY_LIST_CREDENTIAL in types and STATUS_LIST_CREDENTIAL not in types
+    if STATUS_LIST_CREDENTIAL not in types and not legacy:
         raise MalformedStatusError(f"the credential at {url} is not a {STATUS_LIST_CREDENTIAL} (§2.1, §2.2)")
+    subject_type = LEGACY_LIST if legacy else STATUS_LIST
     list_id = document.get("id")
     if list_id is not None and list_id != url:
         raise StatusVerificationError(
@@ -357,15 +373,15 @@ def parse_status_list(
     subject = document.get("credentialSubject")
     if isinstance(subject, list) and len(subject) == 1:
         subject = subject[0]
-    if not isinstance(subject, Mapping) or STATUS_LIST not in _strings(subject.get("type")):
-        raise MalformedStatusError(f"the credentialSubject of the status list at {url} must be a {STATUS_LIST} (§2.2)")
+    if not isinstance(subject, Mapping) or subject_type not in _strings(subject.get("type")):
+        raise MalformedStatusError(f"the credentialSubject of the status list at {url} must be a {subject_type} (§2.2)")
     purposes = _strings(subject.get("statusPurpose"))
     if not purposes or purposes != _as_list(subject.get("statusPurpose")):
         raise MalformedStatusError(f"statusPurpose of the status list at {url} must be one or more strings (§2.2)")
     ttl = subject.get("ttl")
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0):
         raise MalformedStatusError(f"ttl of the status list at {url} must be a non-negative integer (§2.2)")
-    bits = Bitstring.decode(subject.get("encodedList"), max_bytes=max_bytes)
+    bits = Bitstring.decode(subject.get("encodedList"), max_bytes=max_bytes, legacy=legacy)
     return StatusList(url, issuer, tuple(purposes), bits, ttl=ttl)
 
 

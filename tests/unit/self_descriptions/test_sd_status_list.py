@@ -167,7 +167,7 @@ def test_entries_single_or_array() -> None:
         ({"statusSize": 0}, "malformed-status"),
         ({"statusSize": 2}, "malformed-status"),  # statusMessage is then required
         ({"id": REVOCATION}, "malformed-status"),
-        ({"type": "StatusList2021Entry"}, "unsupported-status"),
+        ({"type": "RevocationList2020Status"}, "unsupported-status"),
     ],
 )
 def test_malformed_entries_are_rejected(change: dict[str, Any], code: str) -> None:
@@ -269,6 +269,37 @@ async def test_valid_revoked_and_suspended(world: World) -> None:
     assert result.deciding.entry.index == 1234
     # a credential without status entries cannot be revoked by a list
     assert await _status_of(world, _credential(world, issuer), clean) == "valid"
+
+
+async def test_statuslist2021_entries_and_lists_are_read_too(world: World) -> None:
+    """The W3C CCG predecessor (VC 1.1 era issuers still emit it): other type names, ``encodedList`` in plain base64
+    without the multibase prefix; the same bits."""
+    issuer = world.notary
+    entry = {**status_entry(REVOCATION, 42, "revocation"), "type": "StatusList2021Entry"}
+    token = _credential(world, issuer, entry)
+
+    def legacy_list(*set_bits: int) -> str:
+        bits = Bitstring.zeros()
+        for i in set_bits:
+            bits.set(i)
+        vc = build_status_list_credential(
+            url=REVOCATION,
+            issuer=issuer.did,
+            purpose="revocation",
+            bits=bits,
+            valid_from=world.now - dt.timedelta(hours=1),
+            valid_until=world.now + dt.timedelta(days=1),
+        )
+        vc["type"] = ["VerifiableCredential", "StatusList2021Credential"]
+        encoded = vc["credentialSubject"]["encodedList"]
+        plain = base64.b64encode(b64url_decode(encoded[1:])).decode("ascii")  # what the 2021 drafts wrote
+        vc["credentialSubject"] = {**vc["credentialSubject"], "type": "StatusList2021", "encodedList": plain}
+        return sign_vc_jwt(vc, issuer.key, kid=issuer.kid, issued_at=world.now)
+
+    assert await _status_of(world, token, _ctx(world, revocation=legacy_list(41, 43))) == "valid"
+    assert await _status_of(world, token, _ctx(world, revocation=legacy_list(42))) == "revoked"
+    with pytest.raises(MalformedStatusError):
+        Bitstring.decode(base64.b64encode(gzip.compress(bytes(16384))).decode())  # plain base64 only for 2021 lists
 
 
 async def test_verify_credential_fails_a_revoked_credential_with_code_revoked(world: World) -> None:
