@@ -4,7 +4,9 @@ Nothing is ever held whole: a few chunks of a transfer are in memory (the one be
 at most two hash batches of 1 MiB), so memory stays flat whatever the size (issue 6 §3). 1 MiB file chunks
 matter: 64 KiB ASGI messages cap uvicorn near 1 GB/s, 1 MiB reaches nginx class (performance.md §4). The SHA-256
 of what is sent is computed in a worker thread while the event loop sends (hashlib releases the GIL on large
-buffers), so hashing overlaps I/O.
+buffers), so hashing overlaps I/O. Backend bodies are read by the lean client of :mod:`connector.peer.bulk` (reads
+of up to 1 MiB straight into the ``bytes`` that are sent); on a proxied stream that hashing, one core's SHA-256, is
+the ceiling (bench/dataplane.py).
 """
 
 from __future__ import annotations
