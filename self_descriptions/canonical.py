@@ -26,14 +26,18 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
-from pyld import jsonld
-from pyld.context_resolver import ContextResolver
 
 from self_descriptions.errors import ContextNotAllowed, SelfDescriptionError
 from self_descriptions.loader import DocumentLoader
+
+if TYPE_CHECKING:
+    from pyld.context_resolver import ContextResolver
+
+# pyld is imported by the functions that run it: with requests and lxml it is ~10 MiB of resident memory, and many
+# users of this module only want jcs() or the digests (a connector that serves data never canonicalizes).
 
 
 class CanonicalizationError(SelfDescriptionError):
@@ -136,6 +140,8 @@ def canonicalize(
     ``safe`` rejects properties that the context does not define (JSON-LD 1.1 API §4.1 safe mode) instead of
     dropping them. Raises :class:`ContextNotAllowed` for contexts that are not pinned (no network, ever).
     """
+    from pyld import jsonld
+
     check_limits(document, limits)
     dropped: list[str | None] = []
     processor = jsonld.JsonLdProcessor(on_property_dropped=dropped.append if safe else jsonld.noop)
@@ -161,6 +167,8 @@ def canonicalize(
 
 def expand(document: Mapping[str, Any], *, loader: DocumentLoader | None = None) -> list[Any]:
     """Expanded JSON-LD (offline contexts only)."""
+    from pyld import jsonld
+
     return list(_with_contexts(document, loader, lambda options: jsonld.expand(dict(document), options)))
 
 
@@ -168,6 +176,8 @@ def to_nquads(
     document: Mapping[str, Any], *, loader: DocumentLoader | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> str:
     """The N-Quads of a JSON-LD document (not canonical: for building graphs, e.g. SHACL data graphs)."""
+    from pyld import jsonld
+
     check_limits(document, limits)
     result = _with_contexts(
         document, loader, lambda options: jsonld.to_rdf(dict(document), {"format": "application/n-quads", **options})
@@ -195,6 +205,8 @@ class _ContextCache:
     """pyld's context resolver, kept across operations for one :class:`DocumentLoader` (bounded, one user at a time)."""
 
     def __init__(self, loader: DocumentLoader) -> None:
+        from pyld.context_resolver import ContextResolver
+
         self.loader = loader
         self.lock = threading.Lock()
         self.resolver = ContextResolver(LRUCache(maxsize=64), self._load)
@@ -245,6 +257,8 @@ def _with_contexts(
     document: Mapping[str, Any], loader: DocumentLoader | None, run: Callable[[dict[str, Any]], Any]
 ) -> Any:
     """``run(options)`` with pyld options: the shared context resolver when safe, else a fresh one (as pyld does)."""
+    from pyld import jsonld
+
     loader = loader or _default_loader()
     try:
         if not _uses_import(document):

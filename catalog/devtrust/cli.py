@@ -18,7 +18,6 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from catalog.devtrust.app import create_trust_app
 from catalog.devtrust.state import CONFIG, ROLES, init_trust, load_trust
 from catalog.devtrust.status import DATABASE, IssuedCredential, StatusChangeError, StatusRegistry
 from connector.errors import ConnectorError
@@ -82,6 +81,10 @@ def serve_command(state_dir: StateDir = Path(".gxc/trust")) -> None:
         table.add_row(role, trust.did(role))
     table.add_row("OpenAPI docs", f"{trust.base_url}/docs")
     out.print(table)
+    # The app (SHACL and compliance: rdflib, pyoxigraph) is imported here, not with the command: this module is a
+    # `gxc` plugin, loaded by every gxc process, the connector server included.
+    from catalog.devtrust.app import create_trust_app
+
     server = uvicorn.Server(uvicorn.Config(create_trust_app(trust), log_config=config, access_log=False))
     server.run(sockets=[sock])
 

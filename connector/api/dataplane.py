@@ -57,7 +57,12 @@ class MeteredResponse(Response):
     went away first (an aborted use). Backpressure: ``send`` waits while the client's socket buffer is full."""
 
     def __init__(self, opened: Opened, *, watch_disconnect: bool) -> None:
-        super().__init__(status_code=opened.status, headers=opened.headers)
+        # Not Response.__init__: it renders an empty body and then announces "content-length: 0" for an answer
+        # that has no length of its own (a chunked or close-delimited backend), which uvicorn rightly refuses to
+        # exceed. Without the field, uvicorn frames the answer chunked (as StreamingResponse does).
+        self.status_code = opened.status
+        self.background = None
+        self.init_headers(opened.headers)
         self.opened = opened
         self.watch_disconnect = watch_disconnect
 

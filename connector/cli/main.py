@@ -199,7 +199,9 @@ def _serve(settings: ConnectorSettings) -> None:
     import uvicorn
 
     from connector.app import create_app
+    from connector.cli.malloc import limit_arenas
 
+    limit_arenas()  # before any thread starts (see the module)
     sock = _bind(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
     if bound_port != settings.port:
@@ -214,7 +216,10 @@ def _serve(settings: ConnectorSettings) -> None:
     identity = application.state.identity
     _print_urls(settings, identity.did)
     server = uvicorn.Server(
-        uvicorn.Config(application, log_config=log_config, access_log=False, lifespan="on", server_header=False)
+        # ws="none": the connector has no WebSocket routes, so uvicorn need not load a WebSocket implementation.
+        uvicorn.Config(
+            application, log_config=log_config, access_log=False, lifespan="on", server_header=False, ws="none"
+        )
     )
     server.run(sockets=[sock])
 

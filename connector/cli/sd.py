@@ -48,7 +48,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from cryptography import x509
@@ -67,15 +67,12 @@ from self_descriptions.build import (
 )
 from self_descriptions.canonical_worker import DEFAULT_TIMEOUT, Canonicalizer, InProcess, WorkerPool
 from self_descriptions.certificates import load_pem_certificates
-from self_descriptions.compliance import check_compliance, issue_compliance_credential
 from self_descriptions.did import DidResolver, OfflineDidResolver, did_web_from_url
 from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.keys import load_private_key_file
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.proofs.jws2020 import Flavour, sign_jws2020
 from self_descriptions.proofs.vc_jwt import PROFILES, build_presentation, format_datetime, sign_vc_jwt, sign_vp_jwt
-from self_descriptions.report import verdict
-from self_descriptions.shacl import ShaclReport, Shapes, load_shapes, validate
 from self_descriptions.status_list import OfflineStatusListFetcher, StatusListFetcher
 from self_descriptions.trust import StaticX5uFetcher, X5uFetcher
 from self_descriptions.verify import (
@@ -87,6 +84,12 @@ from self_descriptions.verify import (
     parse_datetime,
 )
 from self_descriptions.wizard import Base58PemDidResolver
+
+if TYPE_CHECKING:
+    from self_descriptions.shacl import ShaclReport, Shapes
+
+# SHACL (rdflib, pyoxigraph) and the compliance checks are imported by the commands that use them: every process
+# that loads the CLI, the connector server included, would otherwise carry ~20 MiB of RDF libraries (issue 6 §3).
 
 app = typer.Typer(help="Gaia-X self-descriptions: build, sign, present, comply, verify.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -407,6 +410,8 @@ class _ChainedStatusLists:
 
 
 def _shapes_for(option: str | None, documents: list[Any]) -> Shapes | str:
+    from self_descriptions.shacl import Shapes, load_shapes
+
     if option is None:
         text = json.dumps([d.get("@context") for d in documents]) + json.dumps(
             [
@@ -491,6 +496,9 @@ def verify_command(
 ) -> None:
     """Verify signatures, keys, trust chains, validity, status (revocation) and shapes; exit 0 valid, 1 invalid,
     2 usage error."""
+    from self_descriptions.report import verdict
+    from self_descriptions.shacl import validate
+
     source = sys.stdin.read() if file == "-" else _read_text(Path(file))
     now = _now(at)
     setup = _Setup(
@@ -539,6 +547,8 @@ def comply_command(
     canonicalization_timeout: CanonicalizationTimeout = DEFAULT_TIMEOUT,
 ) -> None:
     """Run the GXDCH compliance checks; with --key/--kid print the compliance VC-JWT. Exit 0 compliant, 1 not."""
+    from self_descriptions.compliance import check_compliance, issue_compliance_credential
+
     if (key is None) != (kid is None):
         _usage("--key and --kid go together")
     source = sys.stdin.read() if file == "-" else _read_text(Path(file))

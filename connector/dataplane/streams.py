@@ -4,7 +4,9 @@ Nothing is ever held whole: a few chunks of a transfer are in memory (the one be
 at most two hash batches of 1 MiB), so memory stays flat whatever the size (issue 6 §3). 1 MiB file chunks
 matter: 64 KiB ASGI messages cap uvicorn near 1 GB/s, 1 MiB reaches nginx class (performance.md §4). The SHA-256
 of what is sent is computed in a worker thread while the event loop sends (hashlib releases the GIL on large
-buffers), so hashing overlaps I/O.
+buffers), so hashing overlaps I/O. Backend bodies are read by the lean client of :mod:`connector.peer.bulk` (reads
+of up to 1 MiB straight into the ``bytes`` that are sent); on a proxied stream that hashing, one core's SHA-256, is
+the ceiling (bench/dataplane.py).
 """
 
 from __future__ import annotations
@@ -18,24 +20,16 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpcore
 import httpx
 
 from connector.dataplane.sources import CHUNK_SIZE, FileInfo, SourceError
 from connector.errors import ConnectorError
+from connector.peer.bulk import BulkError, BulkResponse
 
 log = logging.getLogger(__name__)
 
 #: Bytes hashed per worker job (see :class:`Meter`).
 HASH_BATCH = CHUNK_SIZE
-
-#: httpcore asks its socket stream for at most 64 KiB per read although the event loop's transport reads up to
-#: 256 KiB; the rest is split into further 64 KiB events, each one trip through h11 and anyio. Asking for what a
-#: transport read returns cuts the Python work per proxied GiB by about a third (bench/dataplane.py). A class
-#: attribute of httpcore's HTTP/1.1 connection, read on every receive; only an upper bound (no buffering).
-HTTP_READ_SIZE = 256 * 1024
-if getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", 0) < HTTP_READ_SIZE:
-    httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = HTTP_READ_SIZE
 
 #: The egress guard's error code (``connector.peer.egress.EgressDenied``).
 EGRESS_DENIED = "egress-denied"
@@ -144,7 +138,8 @@ async def file_chunks(info: FileInfo, start: int, length: int, meter: Meter | No
 
 
 class HttpRequester(Protocol):
-    """What the data plane needs of an HTTP client: the SSRF-guarded client of ``connector.peer.egress``."""
+    """What the data plane needs of an HTTP client: the SSRF-guarded client of ``connector.peer.egress`` (``stream``
+    for bodies that are passed on, the lean client of ``connector.peer.bulk``; ``request`` for the rest)."""
 
     async def request(
         self,
@@ -157,6 +152,16 @@ class HttpRequester(Protocol):
         request_timeout: float | None = None,
     ) -> httpx.Response: ...
 
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        request_timeout: float | None = None,
+    ) -> BulkResponse: ...
+
 
 @dataclass
 class Upstream:
@@ -164,21 +169,20 @@ class Upstream:
 
     status: int
     headers: dict[str, str]
-    _response: httpx.Response
+    _response: BulkResponse
     meter: Meter | None = field(default=None)
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        # The chunks are what one socket read returned (up to 1 MiB, connector.peer.bulk), passed on unchanged: no
+        # re-chunking, no copy. Hashing is batched (Meter), so a chunk costs no thread hop of its own.
+        meter = self.meter
         try:
-            # No chunk_size: re-chunking to 1 MiB (httpx's ByteChunker) copies every byte twice through a BytesIO
-            # and was the largest cost of the proxy path (profile in bench/dataplane.py's docstring).
-            async for chunk in self._response.aiter_raw():
-                if self.meter is not None:
-                    await self.meter.feed(chunk)
+            async for chunk in self._response.chunks():
+                if meter is not None:
+                    await meter.feed(chunk)
                 yield chunk
-        except httpx.HTTPError as exc:
-            raise SourceError(
-                f"the source broke off its answer: {type(exc).__name__}", code="source-unavailable"
-            ) from exc
+        except BulkError as exc:
+            raise SourceError(f"the source broke off its answer: {exc.message}", code="source-unavailable") from exc
         finally:
             await self._response.aclose()
 
@@ -202,16 +206,16 @@ async def open_upstream(
     forwarded.setdefault("accept-encoding", "identity")
     forwarded.update(fixed_headers or {})
     try:
-        response = await client.request(method, url, headers=forwarded, stream=True, content=content)
-    except httpx.HTTPError as exc:
-        raise SourceError(f"the source is unreachable: {type(exc).__name__}", code="source-unavailable") from exc
+        response = await client.stream(method, url, headers=forwarded, content=content)
+    except BulkError as exc:
+        raise SourceError(f"the source is unreachable: {exc.message}", code="source-unavailable") from exc
     except ConnectorError as exc:
         raise _refused_by_egress(exc, "source") from exc
-    if response.status_code >= 500:
+    if response.status >= 500:
         await response.aclose()
-        raise SourceError(f"the source answered HTTP {response.status_code}", code="source-unavailable")
-    kept = {k: v for k, v in response.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
-    return Upstream(response.status_code, kept, response, meter)
+        raise SourceError(f"the source answered HTTP {response.status}", code="source-unavailable")
+    kept = {k: response.header(k) or "" for k, _ in response.headers if k in FORWARDED_RESPONSE_HEADERS}
+    return Upstream(response.status, kept, response, meter)
 
 
 async def push_body(

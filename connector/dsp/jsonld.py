@@ -27,9 +27,6 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from pyld import jsonld
-from pyld.context_resolver import ContextResolver
-
 from connector.dsp.errors import JsonLdNormalisationFailed
 from connector.dsp.wire import DSP_CONTEXT_URL
 from self_descriptions.errors import ContextNotAllowed
@@ -51,6 +48,8 @@ def pyld_options(loader: DocumentLoader | IsolatedLoader) -> dict[str, Any]:
     """Options for one pyld call that share no state with any other call: copies of the documents, a fresh
     ``ContextResolver`` whose shared cache is a new dict (pyld's default is a module-level cache, which any other
     pyld user in the process fills and corrupts: trap 1), and ``base=None`` (trap 2)."""
+    from pyld.context_resolver import ContextResolver  # on use: pyld (with requests and lxml) is ~10 MiB of RSS
+
     isolated = loader if isinstance(loader, IsolatedLoader) else IsolatedLoader(loader)
     return {"documentLoader": isolated, "base": None, "contextResolver": ContextResolver({}, isolated)}
 
@@ -60,6 +59,10 @@ def normalise(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, 
 
     Raises :class:`JsonLdNormalisationFailed` for unknown contexts (never fetched) and invalid JSON-LD.
     """
+    # Imported on first use: only peers that send other than the compact form come here, and pyld with what it
+    # pulls in (requests, lxml) is ~10 MiB of a connector's resident memory (issue 6 §3).
+    from pyld import jsonld
+
     try:
         expanded = jsonld.expand(copy.deepcopy(dict(document)), pyld_options(loader))
         compacted = jsonld.compact(expanded, {"@context": [DSP_CONTEXT_URL]}, pyld_options(loader))

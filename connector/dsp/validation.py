@@ -16,11 +16,12 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT201909
 
 from connector.dsp.errors import SchemaViolation
+
+# jsonschema is imported with the first validator (validator_for): a process that only serves data never loads it.
 
 SCHEMA_ID_PREFIX = "https://w3id.org/dspace/2025/1/"
 
@@ -82,8 +83,11 @@ def schema_registry() -> Registry[Any]:
 
 
 @cache
-def validator_for(type_name: str) -> Draft201909Validator:
-    """The validator of the official schema for ``type_name`` (``KeyError`` if the spec defines none)."""
+def validator_for(type_name: str) -> Any:
+    """The ``Draft201909Validator`` of the official schema for ``type_name`` (``KeyError`` if the spec defines
+    none)."""
+    from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
+
     schema = _load_schema(SCHEMA_FILES[type_name])
     return Draft201909Validator(schema, registry=schema_registry())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from connector.errors import ConnectorError
+from connector.peer.bulk import BulkError, BulkResponse, Timeouts, open_response
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -116,11 +118,15 @@ def pinned_request(
 
 
 class GuardedClient:
-    """An httpx client wrapper that applies an :class:`EgressPolicy` to every request and every redirect."""
+    """An httpx client wrapper that applies an :class:`EgressPolicy` to every request and every redirect; bulk
+    bodies (:meth:`stream`) go through the lean client of :mod:`connector.peer.bulk` under the same policy."""
 
-    def __init__(self, client: httpx.AsyncClient, policy: EgressPolicy) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, policy: EgressPolicy, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.client = client
         self.policy = policy
+        self.ssl_context = ssl_context
 
     async def request(
         self,
@@ -145,6 +151,41 @@ class GuardedClient:
             url = str(httpx.URL(url).join(location))
             if response.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
                 method, content = "GET", None
+        raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        request_timeout: float | None = None,
+    ) -> BulkResponse:
+        """Send one request for a bulk body and return the answer with its body unread (close it when done).
+
+        Like :meth:`request`: the address is checked and pinned, up to :data:`MAX_REDIRECTS` redirects are followed
+        and each target is checked again. Raises :class:`EgressDenied` or :class:`~connector.peer.bulk.BulkError`."""
+        timeouts = Timeouts() if request_timeout is None else Timeouts(request_timeout, request_timeout)
+        for _ in range(MAX_REDIRECTS + 1):
+            _, address = await self.policy.resolve(url)
+            response = await open_response(
+                method,
+                url,
+                str(address),
+                headers=headers,
+                content=content,
+                timeouts=timeouts,
+                ssl_context=self.ssl_context,
+            )
+            if not response.is_redirect:
+                return response
+            await response.aclose()
+            url = str(httpx.URL(url).join(response.header("location") or ""))
+            if response.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, content = "GET", None
+            elif content is not None and not isinstance(content, bytes):
+                raise BulkError("the request body was streamed and cannot be sent again to where the answer redirects")
         raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     async def _pinned_request(

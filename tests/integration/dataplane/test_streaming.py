@@ -166,3 +166,82 @@ async def test_proxy_backend_and_dropped_client_is_not_a_completed_use(tmp_path:
     finally:
         backend_server.should_exit = True
         await backend_task
+
+
+async def _raw_backend(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A backend answering with exact bytes: a chunked body, an error with a body, a body cut short."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        path = head.split(b" ")[1].split(b"?")[0]
+        if path.endswith(b"/chunked"):
+            framed = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (PROXIED[:5], PROXIED[5:]))
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed + b"0\r\n\r\n")
+        elif path.endswith(b"/cut"):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(PROXIED) + PROXIED[: 1 << 20])
+        else:
+            problem = b'{"detail": "no such series"}'
+            writer.write(
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(problem)
+                + problem
+            )
+        await writer.drain()
+    finally:
+        writer.close()
+
+
+PROXIED = bytes(range(251)) * 12_000  # about 3 MiB
+
+
+async def test_proxied_chunked_body_error_status_and_backend_cut_short(tmp_path: Path) -> None:
+    """Through the data plane: a chunked backend body arrives whole with its digest in the ledger, a backend's 404
+    and its body reach the consumer, and a backend that breaks off mid-body cuts the consumer's answer short and
+    leaves an interrupted use, never a completed one."""
+    pki, clock = dataspace_pki(), Clock()
+    backend = await asyncio.start_server(_raw_backend, "127.0.0.1", 0)
+    port = backend.sockets[0].getsockname()[1]
+    provider_dir, consumer_dir = (
+        make_participant(tmp_path, "provider", pki),
+        make_participant(tmp_path, "consumer", pki),
+    )
+    try:
+        async with running(provider_dir, clock) as provider, running(consumer_dir, clock) as consumer:
+            address = {"kind": "http", "base_url": f"http://127.0.0.1:{port}/series", "proxy_path": True}
+            await offer(provider, "series", contract("urn:policy:series"), address)
+            url, props = endpoint(await start(consumer, await agree(consumer, provider, "series")))
+            async with httpx.AsyncClient(timeout=30) as http:
+                r = await http.get(url + "/chunked", headers=bearer(props))
+                assert r.status_code == 200, r.text
+                assert hashlib.sha256(r.content).digest() == hashlib.sha256(PROXIED).digest()
+                r = await http.get(url + "/missing", headers=bearer(props))
+                assert (r.status_code, r.json()) == (404, {"detail": "no such series"})
+                received: list[int] = []
+
+                async def pull_cut() -> None:
+                    async with http.stream("GET", url + "/cut", headers=bearer(props)) as cut:
+                        assert cut.status_code == 200
+                        async for chunk in cut.aiter_raw():
+                            received.append(len(chunk))
+
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await pull_cut()
+                assert 0 < sum(received) < len(PROXIED)
+            pid = url.rsplit("/", 1)[-1]
+            for _ in range(100):
+                records = (await provider.api.get("/ledger", params={"limit": 500})).json()["items"]
+                uses = {r["data"]["use"]: r["data"]["path"] for r in records if r["kind"] == "access"}
+                ends = {uses[r["data"]["use"]]: r for r in records if r["kind"].startswith("use-")}
+                if len(ends) == 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert {path: r["kind"] for path, r in ends.items()} == {
+                "chunked": "use-completed",
+                "missing": "use-completed",
+                "cut": "use-interrupted",
+            }
+            assert ends["chunked"]["data"]["digest"] == "sha-256=" + hashlib.sha256(PROXIED).hexdigest()
+            assert ends["chunked"]["transferId"] == pid
+            assert ends["cut"]["data"]["digest"] is None
+            assert 0 < ends["cut"]["data"]["bytes"] < len(PROXIED)
+    finally:
+        backend.close()
+        await backend.wait_closed()

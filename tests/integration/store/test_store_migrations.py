@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from connector.store import SqlStore, downgrade, migrate
 from connector.store.sql.engine import create_engine
-from connector.store.sql.migration import alembic_config
+from connector.store.sql.migration import HEAD_REVISION, alembic_config
 from connector.store.sql.tables import Base
 
 pytestmark = pytest.mark.integration
@@ -44,6 +44,11 @@ async def inspect_database(url: str) -> tuple[set[str], str | None, list[object]
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_head_constant_is_alembics_head() -> None:
+    """migrate() skips Alembic for a database at HEAD_REVISION: a new migration must move the constant."""
+    assert head_revision() == HEAD_REVISION
 
 
 async def test_upgrade_from_empty_reaches_head_with_no_difference_from_the_models(empty_database: str) -> None:
