@@ -16,7 +16,9 @@ metadata endpoint, measured with the same client). Ratios are latency / baseline
 
     .venv/bin/python bench/negotiation.py [--n 200] [--db sqlite,postgres] [--profile DIR]
 
-``--profile DIR`` runs both connectors under cProfile and writes ``provider.prof``/``consumer.prof`` there.
+``--profile DIR`` profiles both connectors with cProfile during each measured run (not start-up or warm-up) and writes
+``provider-<k>.prof``/``consumer-<k>.prof`` there, k = 1, 2, ... in the order of the table rows (printed as they
+run). CPU figures are then inflated by the profiler.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def start(root: Path, name: str, pki: Any, database_url: str | None, profile: Pa
     settings = load_settings(config)
     gxc = [sys.executable, "-c", "from connector.cli import main; main()"]
     if profile is not None:
-        gxc = [sys.executable, "-c", _PROFILED.format(out=str(profile / f"{name}.prof"))]
+        gxc = [sys.executable, "-c", _PROFILED.format(out=str(profile / name))]
     proc = subprocess.Popen(
         [*gxc, "connector", "serve", "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -111,18 +113,25 @@ def start(root: Path, name: str, pki: Any, database_url: str | None, profile: Pa
     raise SystemExit(f"{name} did not start")
 
 
-# cProfile over the whole process, written at SIGINT (uvicorn exits cleanly on it).
+# cProfile of the measured runs only (not start-up, imports or warm-up): SIGUSR1 starts a fresh profile, SIGUSR2
+# writes it to <out>-<n>.prof (n counts the measured runs); uvicorn leaves both signals alone.
 _PROFILED = """
-import cProfile, sys
+import cProfile, signal, sys
 sys.argv = ["gxc"] + sys.argv[1:]
-profiler = cProfile.Profile()
-profiler.enable()
-try:
-    from connector.cli import main
-    main()
-finally:
-    profiler.disable()
-    profiler.dump_stats({out!r})
+state = {{"profiler": None, "n": 0}}
+def begin(*_):
+    state["profiler"] = cProfile.Profile()
+    state["profiler"].enable()
+def end(*_):
+    if state["profiler"] is not None:
+        state["profiler"].disable()
+        state["n"] += 1
+        state["profiler"].dump_stats({out!r} + "-" + str(state["n"]) + ".prof")
+        state["profiler"] = None
+signal.signal(signal.SIGUSR1, begin)
+signal.signal(signal.SIGUSR2, end)
+from connector.cli import main
+main()
 """
 
 
@@ -134,6 +143,47 @@ def stop(c: Connector) -> None:
         except subprocess.TimeoutExpired:
             c.proc.kill()
             c.proc.wait()
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn worker processes, when there are several)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [pid], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its live descendants (``/proc/<pid>/stat`` utime + stime)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+async def _written(profile: Path, k: int) -> None:
+    """Wait until both connectors wrote their k-th profile (the next run or the shutdown must not overtake it)."""
+    files = [profile / f"{name}-{k}.prof" for name in ("provider", "consumer")]
+    for _ in range(300):
+        if all(f.exists() for f in files):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -204,6 +254,7 @@ async def bench_db(
     label: str, database_urls: tuple[str | None, str | None], n: int, profile: Path | None
 ) -> list[list[str]]:
     rows: list[list[str]] = []
+    profiled = 0
     pki = create_development_pki(now=dt.datetime.now(dt.UTC), name="bench")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -226,16 +277,28 @@ async def bench_db(
                 for _ in range(10):  # warm-up: DID documents cached, connections open, code paths imported
                     await negotiate(c_api, provider.base, offer_id)
                 base = await baseline(provider.base, 200)
-                rows.append([label, "baseline: DSP GET round trip", "1", f"{base * 1000:.2f}", "", "", "1.0x"])
+                rows.append([label, "baseline: DSP GET round trip", "1", f"{base * 1000:.2f}", "", "", "1.0x", "", ""])
                 for name, one in (
                     ("request -> FINALIZED", negotiate),
                     ("negotiation + transfer STARTED", negotiate_and_transfer),
                 ):
                     for concurrency in (1, 16):
                         count = n if concurrency > 1 else max(20, n // 4)
+                        if profile is not None:
+                            for c in (provider, consumer):
+                                c.proc.send_signal(signal.SIGUSR1)
+                        cpu_before = cpu_seconds(provider.proc.pid), cpu_seconds(consumer.proc.pid)
                         latencies, wall = await run_load(
                             count, concurrency, lambda one=one: one(c_api, provider.base, offer_id)
                         )
+                        cpu_p = (cpu_seconds(provider.proc.pid) - cpu_before[0]) / count
+                        cpu_c = (cpu_seconds(consumer.proc.pid) - cpu_before[1]) / count
+                        if profile is not None:
+                            profiled += 1
+                            for c in (provider, consumer):
+                                c.proc.send_signal(signal.SIGUSR2)
+                            await _written(profile, profiled)
+                            print(f"profile {profiled}: {label}, {name}, {concurrency} clients", flush=True)
                         p50, p95 = pct(latencies, 0.5), pct(latencies, 0.95)
                         rows.append(
                             [
@@ -246,6 +309,8 @@ async def bench_db(
                                 f"{p95 * 1000:.1f}",
                                 f"{count / wall:.1f}",
                                 f"{p50 / base:.0f}x",
+                                f"{cpu_p * 1000:.1f}",
+                                f"{cpu_c * 1000:.1f}",
                             ]
                         )
                         print(" | ".join(rows[-1]), flush=True)
@@ -290,7 +355,17 @@ async def main() -> None:
                 rows += await with_postgres(url.replace("postgresql+asyncpg://", "postgresql://"), args.n, args.profile)
             except (OSError, ImportError) as exc:
                 print(f"PostgreSQL skipped: {exc}", flush=True)
-    header = ["store", "measure", "clients", "p50 ms", "p95 ms", "negotiations/s", "p50 / baseline"]
+    header = [
+        "store",
+        "measure",
+        "clients",
+        "p50 ms",
+        "p95 ms",
+        "negotiations/s",
+        "p50 / baseline",
+        "CPU ms/neg provider",
+        "CPU ms/neg consumer",
+    ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print()
     for row in [header, ["-" * w for w in widths], *rows]:
