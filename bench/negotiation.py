@@ -9,14 +9,48 @@ creates and drops its own databases). Measured through the consumer's management
   ``updatedAt`` of its FINALIZED state: 6 DSP messages, each persisted and ACKed, plus the provider's policy
   decision over the consumer's verified credentials);
 - ``negotiation + transfer``: the same, then TransferRequestMessage -> STARTED (pull, with the access token);
-- with 1 and with 16 concurrent clients of the consumer; p50/p95 latency and negotiations/s (wall clock).
+- with 1 and with 16 concurrent clients of the consumer; p50/p95 latency and negotiations/s (wall clock);
+- CPU ms per negotiation of each connector: user + system time of its process tree (``/proc/<pid>/stat``) over the
+  run, divided by the negotiations. On a shared 2-core machine this is the steadier figure: throughput is bounded by
+  the sum of both connectors' CPU per negotiation (both run on the same 2 cores) and by whatever else runs there.
 
 Baseline: the raw HTTP round trip of one DSP GET on the same provider (``/.well-known/dspace-version``, the DSP
 metadata endpoint, measured with the same client). Ratios are latency / baseline p50.
 
     .venv/bin/python bench/negotiation.py [--n 200] [--db sqlite,postgres] [--profile DIR]
 
-``--profile DIR`` runs both connectors under cProfile and writes ``provider.prof``/``consumer.prof`` there.
+``--profile DIR`` profiles both connectors with cProfile during each measured run (not start-up or warm-up) and writes
+``provider-<k>.prof``/``consumer-<k>.prof`` there, k = 1, 2, ... in the order of the table rows (printed as they
+run). CPU figures are then inflated by the profiler. For sampling without that distortion, attach py-spy
+(``py-spy record -p PID -f raw``) to the two ``gxc connector serve`` children during a run.
+
+Where the CPU of a negotiation went (issue 5; py-spy over the 16-client SQLite run, provider and consumer alike
+within a few points; the management call of the consumer counts too):
+
+==============================================  =======  ======================================================
+before (31.6 / 31.0 ms per negotiation)          share    what was done
+==============================================  =======  ======================================================
+SQLAlchemy executing statements                  ~45 %    statements built once and executed with parameters
+                                                          (no per-call coercion and cache key of every value);
+                                                          outbox claim in one statement; transfer updates check
+                                                          their agreement inside the UPDATE
+a DSP catalog request per negotiation            ~12 %    the consumer reuses a peer's catalog for 30 s to find
+(management POST /negotiations finds the offer)           offers (PeerOffers); the provider still judges each
+                                                          request
+JSON-schema validation, in and out               ~9-11 %  jsonschema-rs decides (~3 us/message instead of
+                                                          ~0.5 ms), python-jsonschema explains failures
+jwcrypto: importing the caller's JWK per token    ~7 %     imported once per key material (after the above, the
+                                                          largest jwcrypto cost; sign+verify remain ~3 %)
+``import sniffio`` failing in httpcore            ~3 %     sniffio installed (a sys.path search per attempt)
+JSON columns encoded with the stdlib              ~2 %     orjson for writing JSON columns
+HTTP: uvicorn/starlette/fastapi + httpx client   ~30 %    kept (httptools and uvloop were already in use)
+==============================================  =======  ======================================================
+
+After: ~17 ms per negotiation per connector in the same conditions (the table's CPU columns; bench run of the issue-5
+branch against its base in one session). What is left, by share: SQLAlchemy's execution machinery around each
+statement (~25 %: greenlet bridge, execution context, result objects; the SQLite calls themselves ~9 %), the HTTP
+stacks on both ends (~30 %), self-issued token sign/verify and the jti transaction per DSP request (~5 %), pydantic
+entities to and from rows (~3 %), the event loop (~6 %).
 """
 
 from __future__ import annotations
@@ -92,7 +126,7 @@ def start(root: Path, name: str, pki: Any, database_url: str | None, profile: Pa
     settings = load_settings(config)
     gxc = [sys.executable, "-c", "from connector.cli import main; main()"]
     if profile is not None:
-        gxc = [sys.executable, "-c", _PROFILED.format(out=str(profile / f"{name}.prof"))]
+        gxc = [sys.executable, "-c", _PROFILED.format(out=str(profile / name))]
     proc = subprocess.Popen(
         [*gxc, "connector", "serve", "--config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -111,18 +145,25 @@ def start(root: Path, name: str, pki: Any, database_url: str | None, profile: Pa
     raise SystemExit(f"{name} did not start")
 
 
-# cProfile over the whole process, written at SIGINT (uvicorn exits cleanly on it).
+# cProfile of the measured runs only (not start-up, imports or warm-up): SIGUSR1 starts a fresh profile, SIGUSR2
+# writes it to <out>-<n>.prof (n counts the measured runs); uvicorn leaves both signals alone.
 _PROFILED = """
-import cProfile, sys
+import cProfile, signal, sys
 sys.argv = ["gxc"] + sys.argv[1:]
-profiler = cProfile.Profile()
-profiler.enable()
-try:
-    from connector.cli import main
-    main()
-finally:
-    profiler.disable()
-    profiler.dump_stats({out!r})
+state = {{"profiler": None, "n": 0}}
+def begin(*_):
+    state["profiler"] = cProfile.Profile()
+    state["profiler"].enable()
+def end(*_):
+    if state["profiler"] is not None:
+        state["profiler"].disable()
+        state["n"] += 1
+        state["profiler"].dump_stats({out!r} + "-" + str(state["n"]) + ".prof")
+        state["profiler"] = None
+signal.signal(signal.SIGUSR1, begin)
+signal.signal(signal.SIGUSR2, end)
+from connector.cli import main
+main()
 """
 
 
@@ -134,6 +175,47 @@ def stop(c: Connector) -> None:
         except subprocess.TimeoutExpired:
             c.proc.kill()
             c.proc.wait()
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn worker processes, when there are several)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [pid], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its live descendants (``/proc/<pid>/stat`` utime + stime)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+async def _written(profile: Path, k: int) -> None:
+    """Wait until both connectors wrote their k-th profile (the next run or the shutdown must not overtake it)."""
+    files = [profile / f"{name}-{k}.prof" for name in ("provider", "consumer")]
+    for _ in range(300):
+        if all(f.exists() for f in files):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -204,6 +286,7 @@ async def bench_db(
     label: str, database_urls: tuple[str | None, str | None], n: int, profile: Path | None
 ) -> list[list[str]]:
     rows: list[list[str]] = []
+    profiled = 0
     pki = create_development_pki(now=dt.datetime.now(dt.UTC), name="bench")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -226,16 +309,28 @@ async def bench_db(
                 for _ in range(10):  # warm-up: DID documents cached, connections open, code paths imported
                     await negotiate(c_api, provider.base, offer_id)
                 base = await baseline(provider.base, 200)
-                rows.append([label, "baseline: DSP GET round trip", "1", f"{base * 1000:.2f}", "", "", "1.0x"])
+                rows.append([label, "baseline: DSP GET round trip", "1", f"{base * 1000:.2f}", "", "", "1.0x", "", ""])
                 for name, one in (
                     ("request -> FINALIZED", negotiate),
                     ("negotiation + transfer STARTED", negotiate_and_transfer),
                 ):
                     for concurrency in (1, 16):
                         count = n if concurrency > 1 else max(20, n // 4)
+                        if profile is not None:
+                            for c in (provider, consumer):
+                                c.proc.send_signal(signal.SIGUSR1)
+                        cpu_before = cpu_seconds(provider.proc.pid), cpu_seconds(consumer.proc.pid)
                         latencies, wall = await run_load(
                             count, concurrency, lambda one=one: one(c_api, provider.base, offer_id)
                         )
+                        cpu_p = (cpu_seconds(provider.proc.pid) - cpu_before[0]) / count
+                        cpu_c = (cpu_seconds(consumer.proc.pid) - cpu_before[1]) / count
+                        if profile is not None:
+                            profiled += 1
+                            for c in (provider, consumer):
+                                c.proc.send_signal(signal.SIGUSR2)
+                            await _written(profile, profiled)
+                            print(f"profile {profiled}: {label}, {name}, {concurrency} clients", flush=True)
                         p50, p95 = pct(latencies, 0.5), pct(latencies, 0.95)
                         rows.append(
                             [
@@ -246,6 +341,8 @@ async def bench_db(
                                 f"{p95 * 1000:.1f}",
                                 f"{count / wall:.1f}",
                                 f"{p50 / base:.0f}x",
+                                f"{cpu_p * 1000:.1f}",
+                                f"{cpu_c * 1000:.1f}",
                             ]
                         )
                         print(" | ".join(rows[-1]), flush=True)
@@ -290,7 +387,17 @@ async def main() -> None:
                 rows += await with_postgres(url.replace("postgresql+asyncpg://", "postgresql://"), args.n, args.profile)
             except (OSError, ImportError) as exc:
                 print(f"PostgreSQL skipped: {exc}", flush=True)
-    header = ["store", "measure", "clients", "p50 ms", "p95 ms", "negotiations/s", "p50 / baseline"]
+    header = [
+        "store",
+        "measure",
+        "clients",
+        "p50 ms",
+        "p95 ms",
+        "negotiations/s",
+        "p50 / baseline",
+        "CPU ms/neg provider",
+        "CPU ms/neg consumer",
+    ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print()
     for row in [header, ["-" * w for w in widths], *rows]:

@@ -19,9 +19,10 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
-from jwcrypto import jws
+from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from connector.errors import ConnectorError
@@ -187,7 +188,7 @@ async def verify_token(
         raise AuthenticationError("header 'kid' must be a string")
     try:
         public = document.public_jwk(kid, relationship="capabilityInvocation")
-        key = public_key_from_jwk(dict(public))
+        key = _imported(json.dumps(dict(public), sort_keys=True))
         check_alg(str(key["kty"]), str(alg))
         if public.get("alg") not in (None, alg):
             raise AuthenticationError(f"token alg {alg} differs from the key's alg {public.get('alg')}")
@@ -224,6 +225,13 @@ async def verify_token(
         scopes=tuple(scope.split()) if isinstance(scope, str) else (),
         claims=claims,
     )
+
+
+@lru_cache(maxsize=1024)
+def _imported(public_jwk: str) -> jwk.JWK:
+    """The caller's public JWK (JSON with sorted keys) imported once: jwcrypto's import cost more than the signature
+    check itself (bench/negotiation.py); the key material is the cache key, so a rotated key is a new entry."""
+    return public_key_from_jwk(json.loads(public_jwk))
 
 
 def _protected_header(token: str) -> dict[str, Any]:

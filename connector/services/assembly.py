@@ -19,6 +19,7 @@ from connector.identity.wallet import Wallet, issue_access_token
 from connector.peer.client import PeerClient
 from connector.peer.egress import EgressPolicy, GuardedClient
 from connector.peer.http import http_client
+from connector.services.consumer_catalog import PeerOffers
 from connector.services.delivery import Delivery
 from connector.services.events import EventBus
 from connector.services.negotiations import Negotiations
@@ -58,6 +59,8 @@ class Connector:
     transfers: Transfers
     delivery: Delivery
     _http: object
+    #: Peers' catalogs reused to find the offers negotiations name (consumer side).
+    offers: PeerOffers
     profile: Profile | None = None
     catalog_urls: tuple[str, ...] = ()
     publication: Publication | None = None
@@ -136,6 +139,7 @@ async def assemble(
         transfers=Transfers(runtime),
         delivery=Delivery(runtime),
         _http=http,
+        offers=PeerOffers(runtime),
         profile=Profile(
             legal_name=settings.participant_name,
             country_code=settings.country_code,

@@ -20,7 +20,6 @@ from connector.api.console.session import Session
 from connector.api.console.wording import describe
 from connector.dsp.errors import DspError
 from connector.errors import ConnectorError
-from connector.services.consumer_catalog import fetch_catalog
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -86,7 +85,7 @@ def router(console: ConsoleContext) -> APIRouter:
         participant = ""
         if address:
             try:
-                found = await fetch_catalog(console.get().runtime, address.strip(), did.strip() or None)
+                found = await console.get().offers.fetch(address.strip(), did.strip() or None)
             except (ConnectorError, DspError) as exc:
                 error = f"The connector at {address} did not give us its catalog: {_message(exc)}"
             else:

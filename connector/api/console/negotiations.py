@@ -20,7 +20,6 @@ from connector.domain import Negotiation
 from connector.dsp.errors import DspError
 from connector.dsp.states import NegotiationState, Role
 from connector.errors import ConnectorError
-from connector.services.consumer_catalog import fetch_catalog
 from connector.services.negotiations import negotiation_json
 from connector.store.errors import NotFound
 from policies import PolicyError
@@ -95,8 +94,7 @@ def router(console: ConsoleContext) -> APIRouter:
         offer_id = str(form.get("offer_id") or "")
         c = console.get()
         try:
-            peer = await fetch_catalog(c.runtime, address, did)
-            dataset_id, offer = peer.find_offer(offer_id)
+            peer, dataset_id, offer = await c.offers.find(address, did, offer_id)
             n = await c.negotiations.start(
                 provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id
             )

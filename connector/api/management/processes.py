@@ -23,7 +23,6 @@ from connector.dataplane.ledger import LedgerError
 from connector.domain import Agreement
 from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.services.assembly import Connector
-from connector.services.consumer_catalog import fetch_catalog
 from connector.services.events import Event
 from connector.services.negotiations import negotiation_json
 from connector.services.transfers import transfer_json
@@ -122,7 +121,7 @@ def router(get: Callable[[], Connector]) -> APIRouter:
 
     @r.post("/catalog/request", summary="Fetch a peer's DSP catalog (as seen by us)")
     async def catalog_request(body: CatalogRequestIn) -> dict[str, Any]:
-        peer = await fetch_catalog(get().runtime, body.counter_party_address, body.counter_party_id)
+        peer = await get().offers.fetch(body.counter_party_address, body.counter_party_id)
         return {"dspBase": peer.dsp_base, "participantId": peer.participant_id, "catalog": peer.catalog}
 
     # -- negotiations -----------------------------------------------------------------------------------------
@@ -132,8 +131,9 @@ def router(get: Callable[[], Connector]) -> APIRouter:
         c = get()
 
         async def produce() -> tuple[int, Any]:
-            peer = await fetch_catalog(c.runtime, body.counter_party_address, body.counter_party_id)
-            dataset_id, offer = peer.find_offer(body.offer_id)
+            peer, dataset_id, offer = await c.offers.find(
+                body.counter_party_address, body.counter_party_id, body.offer_id
+            )
             if not wait:
                 n = await c.negotiations.start(
                     provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id

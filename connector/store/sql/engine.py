@@ -13,11 +13,17 @@ for the GIL; a transaction makes 20-30 such hops. bench/negotiation.py: the CPU 
 fell by about a third. What could block the loop is a lock held by *another process* (this process's
 transactions take turns before BEGIN, see ``store.py``): the busy timeout is therefore short, and a BEGIN that
 found the database locked is retried after an asynchronous sleep, up to :data:`SQLITE_LOCK_WAIT`.
+
+JSON columns (policies, offers, agreements, message bodies) are written with orjson (performance.md §5; the stdlib
+encoder was a few per cent of a connector's CPU, bench/negotiation.py); a value orjson refuses (an integer beyond 64
+bits) falls back to the stdlib, so what could be stored before still can. They are read with the stdlib: orjson would
+turn such an integer into a float.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Generator
@@ -26,6 +32,7 @@ from queue import SimpleQueue
 from typing import Any
 
 import aiosqlite
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
@@ -44,14 +51,23 @@ SQLITE_BUSY_TIMEOUT_MS = 20
 def create_engine(url: str) -> AsyncEngine:
     """An engine for ``url`` (``sqlite:///...`` or ``postgresql://...``; async drivers are chosen here)."""
     full_url = async_url(url)
+    codec: dict[str, Any] = {"json_serializer": json_text}
     if not full_url.startswith("sqlite"):
-        return create_async_engine(full_url)
+        return create_async_engine(full_url, **codec)
     parsed = make_url(full_url)
     args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
-    engine = create_async_engine(full_url, async_creator=partial(_connect_inline, *args, **kwargs))
+    engine = create_async_engine(full_url, async_creator=partial(_connect_inline, *args, **kwargs), **codec)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text: orjson, or the stdlib for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 class _InlineQueue(SimpleQueue[tuple["asyncio.Future[Any] | None", Callable[[], Any]]]):

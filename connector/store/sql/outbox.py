@@ -1,9 +1,10 @@
 """SQL outbox with leases (dsp.md §10.3: EDC's state machines lease entities the same way).
 
-A claim selects due rows ``FOR UPDATE SKIP LOCKED`` and leases them in the same transaction. On PostgreSQL
-concurrent claimers skip each other's locked rows, and a row committed by another claimer in the meantime is
-re-checked against the WHERE clause, so no message is leased twice. SQLite ignores ``FOR UPDATE``: there every
-transaction begins with ``BEGIN IMMEDIATE`` (see ``engine.py``), which serialises writers.
+A claim is one statement: ``UPDATE ... WHERE id IN (SELECT due ids ... FOR UPDATE SKIP LOCKED) RETURNING *``. On
+PostgreSQL concurrent claimers skip each other's locked rows, and a row committed by another claimer in the meantime
+is re-checked against the WHERE clause, so no message is leased twice. SQLite ignores ``FOR UPDATE``: there every
+transaction begins with ``BEGIN IMMEDIATE`` (see ``engine.py``), which serialises writers. The statements are built
+once (see ``rows.py``).
 
 A process's messages go out one at a time in (``created_at``, ``id``) order: a message is due only when no earlier
 message of its process is still pending (leased or waiting for a retry). DSP peers apply messages in the order their
@@ -17,7 +18,7 @@ import builtins
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain import OutboxMessage, OutboxStatus, ProcessKind
@@ -38,6 +39,29 @@ _BEHIND_ANOTHER = exists().where(
     or_(_e.created_at < _c.created_at, and_(_e.created_at == _c.created_at, _e.id < _c.id)),
 )
 
+_BY_ID = select(OUTBOX_MESSAGES).where(_c.id == bindparam("id"))
+_DUE = (
+    select(_c.id)
+    .where(
+        _c.status == OutboxStatus.PENDING.value,
+        _c.next_attempt_at <= bindparam("now"),
+        or_(_c.lease_expires_at.is_(None), _c.lease_expires_at <= bindparam("now")),
+        ~_BEHIND_ANOTHER,
+    )
+    .order_by(_c.next_attempt_at, _c.created_at, _c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(OUTBOX_MESSAGES)
+    .where(_c.id.in_(_DUE.scalar_subquery()))
+    .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"), attempts=_c.attempts + 1)
+    .returning(*OUTBOX_MESSAGES.c)
+)
+#: SET takes the columns of the parameters; ``_id`` selects the message.
+_SETTLE = update(OUTBOX_MESSAGES).where(_c.id == bindparam("_id"))
+_SETTLE_OWNED = _SETTLE.where(_c.lease_owner == bindparam("_owner"))
+
 
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -48,8 +72,7 @@ class SqlOutbox:
             raise DuplicateKey(f"outbox message {message.id!r} already exists")
 
     async def get(self, message_id: str) -> OutboxMessage:
-        statement = select(OUTBOX_MESSAGES).where(_c.id == message_id)
-        if (message := await select_one(self._conn, OutboxMessage, statement)) is None:
+        if (message := await select_one(self._conn, OutboxMessage, _BY_ID, {"id": message_id})) is None:
             raise NotFound(f"outbox message {message_id!r} not found")
         return message
 
@@ -64,38 +87,16 @@ class SqlOutbox:
     async def claim(
         self, owner: str, *, now: dt.datetime, lease_seconds: float, limit: int = 10
     ) -> builtins.list[OutboxMessage]:
-        due = (
-            select(_c.id)
-            .where(
-                _c.status == OutboxStatus.PENDING.value,
-                _c.next_attempt_at <= now,
-                or_(_c.lease_expires_at.is_(None), _c.lease_expires_at <= now),
-                ~_BEHIND_ANOTHER,
-            )
-            .order_by(_c.next_attempt_at, _c.created_at, _c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = (await self._conn.scalars(due)).all()
-        if not ids:
-            return []
-        lease = (
-            update(OUTBOX_MESSAGES)
-            .where(_c.id.in_(ids))
-            .values(
-                lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=lease_seconds), attempts=_c.attempts + 1
-            )
-            .returning(*OUTBOX_MESSAGES.c)
-        )
-        rows = (await self._conn.execute(lease)).mappings().all()
+        params = {"now": now, "limit": limit, "owner": owner, "until": now + dt.timedelta(seconds=lease_seconds)}
+        rows = (await self._conn.execute(_CLAIM, params)).mappings().all()
         claimed = [to_entity(OutboxMessage, row) for row in rows]
         return sorted(claimed, key=lambda m: (m.next_attempt_at, m.created_at, m.id))
 
     async def _settle(self, message_id: str, owner: str | None, **changes: Any) -> None:
-        statement = update(OUTBOX_MESSAGES).where(_c.id == message_id)
+        params = {"_id": message_id, "lease_owner": None, "lease_expires_at": None, **changes}
         if owner is not None:
-            statement = statement.where(_c.lease_owner == owner)
-        result = await self._conn.execute(statement.values(lease_owner=None, lease_expires_at=None, **changes))
+            params["_owner"] = owner
+        result = await self._conn.execute(_SETTLE if owner is None else _SETTLE_OWNED, params)
         if result.rowcount:
             return
         await self.get(message_id)  # raises NotFound

@@ -1,14 +1,17 @@
 """SQL repositories of the DSP processes: negotiations, agreements and transfer processes.
 
 Updates are one ``UPDATE ... WHERE id = :id AND version = :expected`` (optimistic locking, dsp.md §10.3 and
-performance.md §6.1); only when it matches no row does a second query tell NotFound from Conflict.
+performance.md §6.1); only when it matches no row does a second query tell NotFound from Conflict. The statements
+of the hot paths are built once per table (see ``rows.py``).
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, exists, or_, select, update
+from sqlalchemy import Select, Table, Update, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain import Agreement, Negotiation, TransferProcess
@@ -22,6 +25,42 @@ from connector.store.sql.tables import AGREEMENTS, NEGOTIATIONS, TRANSFERS
 P = TypeVar("P", Negotiation, TransferProcess)
 
 
+@dataclass(frozen=True)
+class _Statements:
+    by_id: Select[Any]
+    by_consumer_pid: Select[Any]
+    by_provider_pid: Select[Any]
+    #: SET takes the columns of the parameters; ``_id`` and ``_expected`` select the row and its version.
+    versioned_update: Update
+    version_of: Select[Any]
+
+
+_AGREEMENT_BY_ID = select(AGREEMENTS).where(AGREEMENTS.c.id == bindparam("id"))
+_NEGOTIATION_EXISTS = select(exists().where(NEGOTIATIONS.c.id == bindparam("id")))
+_AGREEMENT_EXISTS = select(exists().where(AGREEMENTS.c.id == bindparam("id")))
+
+
+async def _agreement_exists(conn: AsyncConnection, agreement_id: str) -> bool:
+    return bool(await conn.scalar(_AGREEMENT_EXISTS, {"id": agreement_id}))
+
+
+@cache
+def _statements(table: Table) -> _Statements:
+    c = table.c
+    versioned_update = update(table).where(c.id == bindparam("_id"), c.version == bindparam("_expected"))
+    if table is TRANSFERS:
+        # The agreement must exist (NotFound otherwise, store contract): checked inside the update, so the usual
+        # case is one statement; only an update that matched no row asks why (see _ProcessTable.update).
+        versioned_update = versioned_update.where(exists().where(AGREEMENTS.c.id == bindparam("_agreement_id")))
+    return _Statements(
+        by_id=select(table).where(c.id == bindparam("id")),
+        by_consumer_pid=select(table).where(c.role == bindparam("role"), c.consumer_pid == bindparam("pid")),
+        by_provider_pid=select(table).where(c.role == bindparam("role"), c.provider_pid == bindparam("pid")),
+        versioned_update=versioned_update,
+        version_of=select(c.version).where(c.id == bindparam("id")),
+    )
+
+
 class _ProcessTable(Generic[P]):
     """Keys and optimistic locking over one process table."""
 
@@ -30,6 +69,7 @@ class _ProcessTable(Generic[P]):
         self._table: Table = table
         self._model: type[P] = model
         self._noun = noun
+        self._sql = _statements(table)
 
     async def add(self, process: P) -> None:
         if not await insert_if_absent(self._conn, self._table, row_values(process)):
@@ -46,31 +86,33 @@ class _ProcessTable(Generic[P]):
         raise DuplicateKey(f"{self._noun} with id {process.id!r} or provider_pid {process.provider_pid!r} exists")
 
     async def get(self, process_id: str) -> P:
-        process = await select_one(self._conn, self._model, select(self._table).where(self._table.c.id == process_id))
+        process = await select_one(self._conn, self._model, self._sql.by_id, {"id": process_id})
         if process is None:
             raise NotFound(f"{self._noun} {process_id!r} not found")
         return process
 
     async def find_by_consumer_pid(self, role: Role, consumer_pid: str) -> P | None:
-        c = self._table.c
-        statement = select(self._table).where(c.role == role.value, c.consumer_pid == consumer_pid)
-        return await select_one(self._conn, self._model, statement)
+        params = {"role": role.value, "pid": consumer_pid}
+        return await select_one(self._conn, self._model, self._sql.by_consumer_pid, params)
 
     async def find_by_provider_pid(self, role: Role, provider_pid: str) -> P | None:
-        c = self._table.c
-        statement = select(self._table).where(c.role == role.value, c.provider_pid == provider_pid)
-        return await select_one(self._conn, self._model, statement)
+        params = {"role": role.value, "pid": provider_pid}
+        return await select_one(self._conn, self._model, self._sql.by_provider_pid, params)
 
     async def update(self, process: P, expected_version: int | None) -> P:
         expected = process.version if expected_version is None else expected_version
         new = process.evolve(version=expected + 1)
-        c = self._table.c
-        statement = update(self._table).where(c.id == process.id, c.version == expected).values(row_values(new))
+        values = row_values(new)
+        values.update(_id=process.id, _expected=expected)
+        if isinstance(new, TransferProcess):
+            values["_agreement_id"] = new.agreement_id
         with integrity_errors():
-            result = await self._conn.execute(statement)
+            result = await self._conn.execute(self._sql.versioned_update, values)
         if result.rowcount:
             return new
-        stored = await self._conn.scalar(select(c.version).where(c.id == process.id))
+        if isinstance(new, TransferProcess) and not await _agreement_exists(self._conn, new.agreement_id):
+            raise NotFound(f"agreement {new.agreement_id!r} (of transfer process {process.id!r}) not found")
+        stored = await self._conn.scalar(self._sql.version_of, {"id": process.id})
         if stored is None:
             raise NotFound(f"{self._noun} {process.id!r} not found")
         raise Conflict(f"{self._noun} {process.id!r} is at version {stored}, not {expected}: reload and retry")
@@ -128,7 +170,7 @@ class SqlAgreements:
         self._conn = conn
 
     async def add(self, agreement: Agreement) -> None:
-        if not await self._conn.scalar(select(exists().where(NEGOTIATIONS.c.id == agreement.negotiation_id))):
+        if not await self._conn.scalar(_NEGOTIATION_EXISTS, {"id": agreement.negotiation_id}):
             raise NotFound(f"negotiation {agreement.negotiation_id!r} (of agreement {agreement.id!r}) not found")
         if not await insert_if_absent(self._conn, AGREEMENTS, row_values(agreement)):
             raise DuplicateKey(f"agreement {agreement.id!r} already exists")
@@ -139,7 +181,7 @@ class SqlAgreements:
         return agreement
 
     async def find(self, agreement_id: str) -> Agreement | None:
-        return await select_one(self._conn, Agreement, select(AGREEMENTS).where(AGREEMENTS.c.id == agreement_id))
+        return await select_one(self._conn, Agreement, _AGREEMENT_BY_ID, {"id": agreement_id})
 
     async def list(
         self,
@@ -168,7 +210,7 @@ class SqlTransfers:
         self._table = _ProcessTable(conn, TRANSFERS, TransferProcess, "transfer process")
 
     async def _check_agreement(self, transfer: TransferProcess) -> None:
-        if not await self._conn.scalar(select(exists().where(AGREEMENTS.c.id == transfer.agreement_id))):
+        if not await _agreement_exists(self._conn, transfer.agreement_id):
             raise NotFound(f"agreement {transfer.agreement_id!r} (of transfer process {transfer.id!r}) not found")
 
     async def add(self, transfer: TransferProcess) -> None:
@@ -189,8 +231,7 @@ class SqlTransfers:
         return await self._table.find_by_provider_pid(role, provider_pid)
 
     async def update(self, transfer: TransferProcess, expected_version: int | None = None) -> TransferProcess:
-        await self._check_agreement(transfer)
-        return await self._table.update(transfer, expected_version)
+        return await self._table.update(transfer, expected_version)  # checks the agreement in the same statement
 
     async def list(
         self,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import Executable, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,21 +32,26 @@ class SqlIdempotency:
         return (await self._conn.execute(statement)).rowcount
 
 
+@cache
+def _remember(dialect: str) -> Executable:
+    # One statement, atomic on both databases even for two verifiers racing on the same token: insert, or take over
+    # a row whose expiry has passed; a live row is left alone and nothing is returned. Built once (see rows.py).
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(JTI_RECORDS).values(jti=bindparam("jti"), expires_at=bindparam("expires_at"))
+    return insert.on_conflict_do_update(
+        index_elements=[JTI_RECORDS.c.jti],
+        set_={"expires_at": insert.excluded.expires_at},
+        where=JTI_RECORDS.c.expires_at <= bindparam("now"),
+    ).returning(JTI_RECORDS.c.jti)
+
+
 class SqlJtis:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def remember(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
-        # One statement, atomic on both databases even for two verifiers racing on the same token: insert, or
-        # take over a row whose expiry has passed; a live row is left alone and nothing is returned.
-        dialect_insert = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-        insert = dialect_insert(JTI_RECORDS).values(jti=jti, expires_at=expires_at)
-        statement = insert.on_conflict_do_update(
-            index_elements=[JTI_RECORDS.c.jti],
-            set_={"expires_at": insert.excluded.expires_at},
-            where=JTI_RECORDS.c.expires_at <= now,
-        ).returning(JTI_RECORDS.c.jti)
-        return (await self._conn.execute(statement)).first() is not None
+        params = {"jti": jti, "expires_at": expires_at, "now": now}
+        return (await self._conn.execute(_remember(self._conn.dialect.name), params)).first() is not None
 
     async def purge_expired(self, now: dt.datetime) -> int:
         statement = delete(JTI_RECORDS).where(JTI_RECORDS.c.expires_at <= now)

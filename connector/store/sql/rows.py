@@ -1,15 +1,22 @@
 """Between entities and rows: values for INSERT/UPDATE, rows back to validated entities, and the
-database-specific statements the repositories share (insert-if-absent, integrity errors)."""
+database-specific statements the repositories share (insert-if-absent, integrity errors).
+
+Hot statements are built once and executed with their values as parameters (``conn.execute(statement, values)``)
+rather than built per call with the values inside (``insert(t).values(v)``): SQLAlchemy then neither coerces every
+value into a bound parameter nor walks them for the statement's cache key, which was most of the cost of a write
+(bench/negotiation.py: a get + versioned update transaction on SQLite went from ~1.2 to ~0.6 ms of CPU).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Table
+from sqlalchemy import ColumnElement, Executable, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,11 +48,15 @@ async def insert_if_absent(conn: AsyncConnection, table: Table, values: Mapping[
     Unlike catching IntegrityError, this does not abort a PostgreSQL transaction, so the caller can go on
     (look the existing row up, or raise DuplicateKey and let the service decide).
     """
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(table).values(dict(values)).on_conflict_do_nothing()
     with integrity_errors():
-        result = await conn.execute(statement)
+        result = await conn.execute(_insert_if_absent(conn.dialect.name, table), dict(values))
     return bool(result.rowcount)
+
+
+@cache
+def _insert_if_absent(dialect: str, table: Table) -> Executable:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
 
 
 @contextmanager
@@ -60,8 +71,10 @@ def integrity_errors() -> Iterator[None]:
         raise Conflict(f"the change violates a constraint: {text}") from exc
 
 
-async def select_one(conn: AsyncConnection, model: type[M], statement: Select[Any]) -> M | None:
-    row = (await conn.execute(statement)).mappings().first()
+async def select_one(
+    conn: AsyncConnection, model: type[M], statement: Select[Any], params: Mapping[str, Any] | None = None
+) -> M | None:
+    row = (await conn.execute(statement, params)).mappings().first()
     return None if row is None else to_entity(model, row)
 
 

@@ -121,3 +121,63 @@ async def test_policy_denial_terminates_with_reason(tmp_path: Path) -> None:
         assert negotiation["state"] == "TERMINATED", negotiation
         assert negotiation["error"]["code"] == "policy-denied"
         assert "membership" in negotiation["error"]["reason"]
+
+
+async def test_negotiations_reuse_the_peer_catalog_and_the_provider_still_judges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of negotiations costs one catalog request (PeerOffers); an offer the provider changed meanwhile is
+    still refused by the provider, and an offer id the reused catalog lacks is looked up in a fresh one."""
+    pki = dataspace_pki()
+    provider_dir = make_participant(tmp_path, "provider", pki)
+    consumer_dir = make_participant(tmp_path, "consumer", pki)
+    async with running(provider_dir) as provider, running(consumer_dir) as consumer:
+        provider_catalog = provider.app.state.connector.catalog
+        served = 0
+        original = provider_catalog.catalog
+
+        async def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal served
+            served += 1
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(provider_catalog, "catalog", counting)
+        await offer(provider, tmp_path, "weather", OPEN)
+        offer_id = await offer_id_of(consumer, provider, "weather")
+        assert served == 1
+        for _ in range(2):
+            r = await consumer.post(
+                "/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id}, wait=20
+            )
+            assert r.json()["state"] == "FINALIZED", r.text
+        assert served == 1  # both found the offer in the catalog fetched above
+
+        # The provider withdraws the offer and offers the dataset under another policy: the reused catalog still
+        # has the old offer id, and the provider refuses it.
+        assert (await provider.api.delete("/contract-definitions/cd-weather")).status_code == 204
+        r = await provider.post("/policies", {"id": "weather-contract-2", "policy": {**OPEN, "uid": "urn:policy:2"}})
+        assert r.status_code == 201, r.text
+        definition = {
+            "id": "cd-weather",
+            "accessPolicyId": "weather-access",
+            "contractPolicyId": "weather-contract-2",
+            "assetIds": ["weather"],
+        }
+        assert (await provider.post("/contract-definitions", definition)).status_code == 201
+        r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": offer_id}, wait=20)
+        refused = r.json()
+        assert refused["state"] == "TERMINATED", refused
+        assert refused["error"]["code"] in ("outdated-offer", "unknown-offer"), refused["error"]
+        assert served == 1
+
+        # An offer id the reused catalog lacks is looked up in a fresh catalog (here: not offered at all).
+        r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": "urn:uuid:nope"})
+        assert r.status_code == 400, r.text
+        assert "no offer" in r.text
+        assert served == 2
+
+        new_offer = await offer_id_of(consumer, provider, "weather")
+        assert new_offer != offer_id
+        r = await consumer.post("/negotiations", {"counterPartyAddress": provider.base, "offerId": new_offer}, wait=20)
+        assert r.json()["state"] == "FINALIZED", r.text
+        assert served == 3

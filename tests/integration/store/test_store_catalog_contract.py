@@ -113,6 +113,19 @@ async def test_policy_definitions_round_trip_and_list(store: Store, make) -> Non
     assert [p.id for p in page.items] == [p.id for p in policies]
 
 
+async def test_json_documents_round_trip_exactly(store: Store, make) -> None:
+    # JSON columns are written with orjson and read with the stdlib (engine.py): non-ASCII text, floats and an
+    # integer beyond 64 bits (which orjson refuses to write and would read as a float) come back unchanged.
+    document = {"@type": "Set", "title": "Wetterdaten über München ✓", "x": 1.5e-7, "big": 2**70, "n": [None, True]}
+    policy = make.policy(policy=document)
+    async with store.transaction() as tx:
+        await tx.policies.add(policy)
+    async with store.transaction() as tx:
+        stored = (await tx.policies.get(policy.id)).policy
+    assert stored == document
+    assert type(stored["big"]) is int
+
+
 async def test_contract_definitions_need_their_policies(store: Store, make) -> None:
     access, contract = make.policy(), make.policy()
     async with store.transaction() as tx:

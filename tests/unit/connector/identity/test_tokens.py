@@ -106,6 +106,17 @@ async def test_signature_by_another_key_rejected(caller: ParticipantIdentity) ->
         await verify(token, resolver_for(caller))
 
 
+async def test_rotated_key_under_the_same_kid_is_the_one_checked(caller: ParticipantIdentity) -> None:
+    # Imported keys are reused by their key material (tokens._imported): after a rotation that keeps the kid, the
+    # new document's key is used, and a token of the old key no longer verifies.
+    rotated = make_identity()  # same DID and kid, new key
+    old_token, new_token = issue_token(caller, VERIFIER, now=NOW), issue_token(rotated, VERIFIER, now=NOW)
+    assert (await verify(old_token, resolver_for(caller))).did == caller.did
+    assert (await verify(new_token, resolver_for(rotated))).did == caller.did
+    with pytest.raises(AuthenticationError, match="signature does not verify"):
+        await verify(issue_token(caller, VERIFIER, now=NOW), resolver_for(rotated))
+
+
 def forge(claims: dict[str, object], header: dict[str, object], ident: ParticipantIdentity) -> str:
     token = jws.JWS(json.dumps(claims).encode())
     token.add_signature(ident.key.jwk, None, header)
