@@ -30,6 +30,8 @@ GRANT_REUSE = dt.timedelta(seconds=60)
 #: (catalog, negotiation) then costs one round trip to the peer fewer.
 DSP_BASE_REUSE = dt.timedelta(seconds=30)
 CACHE_SIZE = 10_000
+#: Errors of a request on a connection the peer closed under us: no answer was read, so it is sent once more.
+STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class PeerUnreachable(ConnectorError):
@@ -103,30 +105,40 @@ class PeerClient:
         raw: tuple[bytes, str] | None = None,
     ) -> PeerResponse:
         """Send one request; ``audience`` (the peer's DID) adds our self-issued token. ``body`` is sent as JSON,
-        ``raw`` as (bytes, content type). Raises PeerUnreachable."""
-        all_headers = {"Accept": "application/json", **(headers or {})}
-        if audience is not None:
-            if access_token is None and self.credentials is not None:
-                access_token, granted = self._grant(audience)
-                scopes = scopes or granted
-            all_headers["Authorization"] = "Bearer " + self.token_for(
-                audience, scopes=scopes, access_token=access_token
-            )
+        ``raw`` as (bytes, content type). Raises PeerUnreachable.
+
+        A request that dies on an established connection before any answer (the peer closed a pooled keep-alive
+        connection as we reused it) is sent once more on a new connection, with a fresh token (its ``jti`` must
+        not repeat). That is safe: DSP receipt is idempotent (a repeated message returns the current state)."""
+        base_headers = {"Accept": "application/json", **(headers or {})}
         content = None
         if raw is not None:
             content = raw[0]
-            all_headers["Content-Type"] = raw[1]
+            base_headers["Content-Type"] = raw[1]
         elif body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
-            all_headers["Content-Type"] = "application/json"
-        try:
-            response = await self.http.request(
-                method, url, headers=all_headers, content=content, stream=True, request_timeout=self.timeout
-            )
-        except EgressDenied:
-            raise
-        except httpx.HTTPError as exc:
-            raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+            base_headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            all_headers = dict(base_headers)
+            if audience is not None:
+                if access_token is None and self.credentials is not None:
+                    access_token, granted = self._grant(audience)
+                    scopes = scopes or granted
+                all_headers["Authorization"] = "Bearer " + self.token_for(
+                    audience, scopes=scopes, access_token=access_token
+                )
+            try:
+                response = await self.http.request(
+                    method, url, headers=all_headers, content=content, stream=True, request_timeout=self.timeout
+                )
+                break
+            except EgressDenied:
+                raise
+            except STALE_CONNECTION as exc:
+                if attempt == 2:
+                    raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         try:
             received = bytearray()
             async for chunk in response.aiter_bytes():

@@ -13,7 +13,9 @@ def http_client(
     """A client that never follows redirects on its own (the egress guard re-checks each hop)."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        # Idle connections are dropped before common servers drop them (uvicorn after 5 s, Jetty/EDC after 30 s), so
+        # a reused one is rarely closed under a request (PeerClient.send resends once when it is).
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=3.0),
         follow_redirects=False,
         transport=transport,
     )
