@@ -1,5 +1,7 @@
 """The federated catalogue checks credential status (W3C Bitstring Status List v1.0 §3.2; catalogues must apply the
-issuers' revocation lists, ``gaiax.md`` §9.3): admission refuses a revoked credential with the reason.
+issuers' revocation lists, ``gaiax.md`` §9.3): admission refuses a revoked credential with the reason, a credential
+revoked or suspended after admission takes the participant out at the next re-verification (and back in when a
+suspension is lifted), and an unreachable status list is an outage, not a revocation.
 
 Real servers on 127.0.0.1 and real signatures: the development trust anchor (notary, compliance service and their
 status lists), a connector that builds, notarises and certifies its self-description there, and the catalogue. Only
@@ -171,3 +173,87 @@ async def test_admission_refuses_a_revoked_registration_number_with_the_reason(
         assert "revoked" in participant["reason"]
         assert not await fed.listed()
         assert await fed.feed() == []
+
+
+async def test_a_credential_revoked_after_admission_takes_the_participant_out_at_reverification(
+    tmp_path: Path, catalogue_factory: CatalogueFactory
+) -> None:
+    async with federation(tmp_path, catalogue_factory) as fed:
+        r = await fed.submit()
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "admitted"
+        statuses = {c["status"] for c in r.json()["report"]["credentials"]}
+        assert statuses == {"valid"}, r.json()["report"]["credentials"]
+        assert r.json()["report"]["trust"]["credentialStatus"] == "W3C Bitstring Status List v1.0"
+        assert await fed.listed()
+        assert await fed.reverify() == {"checked": 1, "compliant": 1, "failed": 0, "statusUnknown": 0}
+
+        # a suspended compliance credential: out at the next re-verification, back when the suspension is lifted
+        fed.status("suspend", "gx:LabelCredential", "audit pending")
+        assert await fed.reverify() == {"checked": 1, "compliant": 0, "failed": 1, "statusUnknown": 0}
+        participant = await fed.participant()
+        assert participant["status"] == "rejected"
+        assert "suspended" in participant["reason"]
+        assert fed.member.credentials["gx:LabelCredential"] in participant["reason"]
+        assert not await fed.listed()
+        fed.status("unsuspend", "gx:LabelCredential")
+        assert (await fed.reverify())["compliant"] == 1
+        assert (await fed.participant())["status"] == "admitted"
+        assert await fed.listed()
+
+        # a revoked registration number: out for good, with the reason in its report, and peers are told
+        fed.status("revoke", "gx:VatID", "company dissolved")
+        assert (await fed.reverify())["failed"] == 1
+        participant = await fed.participant()
+        assert participant["status"] == "rejected"
+        assert participant["reason"].startswith("re-verification (operator request) failed")
+        assert "revoked by its issuer" in participant["reason"]
+        assert not await fed.listed()
+        report = await fed.report()
+        (check,) = failed(report["report"], "revoked")
+        assert fed.member.credentials["gx:VatID"] in check["message"]
+        assert report["submission"]["compliant"] is False
+        assert [v["compliant"] for v in report["verifications"]] == [True, True, False, True, False]
+        assert await fed.feed() == ["admitted", "revoked", "admitted", "revoked"]
+        assert (await fed.reverify())["failed"] == 1  # revocation is final
+        assert (await fed.participant())["status"] == "rejected"
+
+
+async def test_an_unreachable_status_list_keeps_the_participant_and_records_the_problem(
+    tmp_path: Path, catalogue_factory: CatalogueFactory
+) -> None:
+    async with federation(tmp_path, catalogue_factory) as fed:
+        assert (await fed.submit()).status_code == 201
+        assert await fed.listed()
+        before = (await fed.report())["report"]
+
+        fed.trust.outage.down = True
+        assert await fed.reverify() == {"checked": 1, "compliant": 0, "failed": 1, "statusUnknown": 1}
+        participant = await fed.participant()
+        assert participant["status"] == "admitted"
+        assert participant["reason"].startswith("status unknown at re-verification (operator request)")
+        assert "cannot retrieve the status list" in participant["reason"]
+        assert await fed.listed()
+        report = await fed.report()
+        assert report["report"] == before  # the last verdict stands
+        last = report["verifications"][-1]
+        assert last["compliant"] is False
+        assert "last verdict kept" in last["reason"]
+        assert {f["code"] for f in last["failures"]} == {"status-retrieval-error"}
+        assert any("503" in f["message"] for f in last["failures"])
+        assert await fed.feed() == ["admitted"]
+
+        # a new admission fails closed, saying why; the admitted version stays
+        refused = await fed.submit()
+        assert refused.status_code == 422, refused.text
+        codes = {c["code"] for c in refused.json()["checks"] if not c["passed"]}
+        assert codes == {"status-retrieval-error"}
+        assert (await fed.participant())["status"] == "admitted"
+
+        # the lists answer again: the doubt is cleared
+        fed.trust.outage.down = False
+        assert (await fed.reverify())["compliant"] == 1
+        participant = await fed.participant()
+        assert participant["status"] == "admitted"
+        assert participant["reason"] is None
+        assert await fed.feed() == ["admitted"]
