@@ -5,7 +5,7 @@ refreshed after every write for the participant concerned). Every query computes
 admitted and ``now < expires_at``; so revocation (a status write) and expiry (time passing) both take effect in
 the very next query, before the periodic sweep records ``expired`` in the store.
 
-Re-verification (``gxc catalog reverify``, or a changed trust framework) re-runs admission on each stored
+Re-verification (scheduled, ``gxc catalog reverify``, or a changed trust framework) re-runs admission on each stored
 presentation. A participant that no longer passes leaves ``admitted`` for ``rejected`` (peers get a ``revoked``
 feed event), e.g. when an issuer revoked or suspended one of its credentials (W3C Bitstring Status List v1.0
 §3.2; catalogues must apply revocation lists, ``gaiax.md`` §9.3), and returns when it passes again (a lifted

@@ -104,6 +104,12 @@ class CatalogueSettings(BaseSettings):
     federation_interval_seconds: float = Field(60.0, ge=0, description="0 disables periodic pulling.")
     federation_page_size: int = Field(100, ge=1, le=1000)
     expiry_sweep_seconds: float = Field(60.0, ge=0)
+    reverify_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="Re-verify every stored presentation every N seconds (0: only on demand and when the trust "
+        "framework changes); this is when a credential its issuer revoked or suspended since admission is noticed.",
+    )
     status_list_cache_seconds: float = Field(
         10.0,
         ge=0,

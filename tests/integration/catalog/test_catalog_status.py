@@ -116,13 +116,14 @@ class Federation:
 
 
 @contextlib.asynccontextmanager
-async def federation(tmp_path: Path, catalogue_factory: CatalogueFactory) -> AsyncIterator[Federation]:
+async def federation(tmp_path: Path, catalogue_factory: CatalogueFactory, **settings: Any) -> AsyncIterator[Federation]:
     async with running_trust(make_trust(tmp_path)) as trust:
         anchors = trust.trust
         async with catalogue_factory(
             trust_anchor_files=[trust.state / "pki" / "root-ca.pem"],
             trusted_notaries=[anchors.did("notary")],
             trusted_compliance_issuers=[anchors.did("compliance")],
+            **settings,
         ) as catalogue:
             state = make_participant(
                 tmp_path,
@@ -257,3 +258,23 @@ async def test_an_unreachable_status_list_keeps_the_participant_and_records_the_
         assert participant["status"] == "admitted"
         assert participant["reason"] is None
         assert await fed.feed() == ["admitted"]
+
+
+async def test_the_scheduled_reverification_notices_a_revocation(
+    tmp_path: Path, catalogue_factory: CatalogueFactory
+) -> None:
+    """Nobody runs ``gxc catalog reverify``: the catalogue's own schedule (reverify_interval_seconds) asks the
+    status lists again."""
+    async with federation(tmp_path, catalogue_factory, reverify_interval_seconds=1.0) as fed:
+        assert (await fed.submit()).status_code == 201
+        fed.status("revoke", "gx:LabelCredential", "label withdrawn")
+        fed.later()  # past the status list cache; the schedule runs on its own
+        for _ in range(300):
+            participant = await fed.participant()
+            if participant["status"] != "admitted":
+                break
+            await asyncio.sleep(0.1)
+        assert participant["status"] == "rejected", participant
+        assert participant["reason"].startswith("re-verification (scheduled) failed")
+        assert "revoked by its issuer" in participant["reason"]
+        assert not await fed.listed()
