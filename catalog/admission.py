@@ -11,6 +11,14 @@ The verdict never raises for a bad presentation (decisions return, house rule 3)
 presentations (anchors or shapes changed, federation) passes ``presentation_window=False``: the VP's own
 validity bounds replay of a submission and is checked when it is submitted, while every credential inside it must
 still be valid at the time of re-verification.
+
+Credential status (W3C Bitstring Status List v1.0, which ICAM 25.11 adopts and catalogues must apply, ``gaiax.md``
+§9.3, §12.17): with a ``status_lists`` fetcher every credential of the presentation is checked against its issuer's
+status lists (§3.2), so a registration number the notary revoked or a compliance credential the clearing house
+suspended fails its ``credential`` check (code ``revoked`` / ``suspended``, naming the list and index). A list that
+cannot be retrieved (§3.5 ``STATUS_RETRIEVAL_ERROR``) fails closed here; :attr:`Assessment.status_unknown` tells the
+caller that this, and nothing else, is why the verdict failed, so re-verification can treat it as an outage rather
+than a revocation.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cryptography import x509
@@ -44,11 +52,15 @@ from self_descriptions.errors import SelfDescriptionError
 from self_descriptions.keys import KeyPair
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.report import credential_entry
+from self_descriptions.status_list import StatusListFetcher, StatusRetrievalError
 from self_descriptions.trust import X5uFetcher
 from self_descriptions.verify import CredentialAssessment, VerificationError, parse_input
 
 #: Check names that concern the presentation envelope's own validity window (relaxed on re-verification).
 _PRESENTATION_WINDOW_CODES = frozenset({"expired", "not-yet-valid"})
+#: Codes of failed checks that say a status list could not be retrieved (Bitstring Status List v1.0 §3.2 step 4,
+#: §3.5 STATUS_RETRIEVAL_ERROR): the credential's status is unknown, which is not the same as revoked.
+STATUS_UNKNOWN_CODES = frozenset({StatusRetrievalError.code})
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,9 @@ class TrustFramework:
     notaries: tuple[str, ...]
     compliance_issuers: tuple[str, ...]
     shapes_versions: tuple[str, ...]
+    #: Credentials' W3C Bitstring Status List v1.0 status is checked (§3.2). Part of the fingerprint: switching it
+    #: on re-verifies what was admitted without it, so a credential revoked before then is noticed at start-up.
+    credential_status: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +82,7 @@ class TrustFramework:
             "notaries": sorted(self.notaries),
             "complianceIssuers": sorted(self.compliance_issuers),
             "shapesVersions": list(self.shapes_versions),
+            "credentialStatus": "W3C Bitstring Status List v1.0" if self.credential_status else "not-checked",
             "engine": ENGINE_VERSION,
         }
 
@@ -93,6 +109,13 @@ class Assessment:
     @property
     def failures(self) -> list[dict[str, Any]]:
         return [c for c in self.report["checks"] if not c["passed"]]
+
+    @property
+    def status_unknown(self) -> bool:
+        """Failed only because status lists could not be retrieved (Bitstring Status List v1.0 §3.5
+        ``STATUS_RETRIEVAL_ERROR``): every other check passed, so the status, not the credentials, is in doubt."""
+        failures = self.failures
+        return bool(failures) and all(c.get("code") in STATUS_UNKNOWN_CODES for c in failures)
 
 
 def normalise_submission(
@@ -150,14 +173,18 @@ class Admission:
         loader: DocumentLoader | None = None,
         limits: Limits = DEFAULT_LIMITS,
         canonicalizer: Canonicalizer | None = None,
+        status_lists: StatusListFetcher | None = None,
     ) -> None:
-        """``canonicalizer`` canonicalizes the submitted JSON-LD (None: the process-wide worker pool)."""
-        self.trust = trust
+        """``canonicalizer`` canonicalizes the submitted JSON-LD (None: the process-wide worker pool);
+        ``status_lists`` dereferences the credentials' Bitstring Status Lists (§3.2 step 4; None: status
+        ``not-checked``). :attr:`trust` records which of the two applies (:attr:`TrustFramework.credential_status`)."""
+        self.trust = replace(trust, credential_status=status_lists is not None)
         self.resolver = resolver
         self.x5u_fetcher = x5u_fetcher
         self.loader = loader
         self.limits = limits
         self.canonicalizer = canonicalizer
+        self.status_lists = status_lists
 
     def shapes_for(self, value: str | Mapping[str, Any]) -> str:
         """Loire VP-JWTs are checked with 25.11, Tagus JSON-LD with 22.10, when that version is accepted."""
@@ -179,6 +206,7 @@ class Admission:
             loader=self.loader,
             limits=self.limits,
             canonicalizer=self.canonicalizer,
+            status_lists=self.status_lists,
         )
         checks = list(verdict.checks)
         if not presentation_window:

@@ -41,7 +41,7 @@ def render_text(data: dict[str, Any]) -> str:
             f"  {credential.get('index')}: {', '.join(credential.get('types', []))} "
             f"issued by {credential.get('issuer')}"
             f" — signature {credential.get('signature')}, trust {credential.get('trust')}, "
-            f"validity {credential.get('validity')}"
+            f"validity {credential.get('validity')}, status {credential.get('status', 'not-checked')}"
         )
     lines.append("")
     lines.append("Verification history of this version:")

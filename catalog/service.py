@@ -4,6 +4,14 @@ The SQL store is the source of truth; the search index and the SPARQL graphs are
 refreshed after every write for the participant concerned). Every query computes visibility at its own time:
 admitted and ``now < expires_at``; so revocation (a status write) and expiry (time passing) both take effect in
 the very next query, before the periodic sweep records ``expired`` in the store.
+
+Re-verification (scheduled, ``gxc catalog reverify``, or a changed trust framework) re-runs admission on each stored
+presentation. A participant that no longer passes leaves ``admitted`` for ``rejected`` (peers get a ``revoked``
+feed event), e.g. when an issuer revoked or suspended one of its credentials (W3C Bitstring Status List v1.0
+§3.2; catalogues must apply revocation lists, ``gaiax.md`` §9.3), and returns when it passes again (a lifted
+suspension). A status list that cannot be retrieved (§3.5 ``STATUS_RETRIEVAL_ERROR``) is an outage, not a
+revocation: the last verdict stands, and the failed attempt is recorded in the verification history and, for an
+admitted participant, in its ``reason`` until a later re-verification succeeds. A new admission fails closed.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ log = logging.getLogger("gxc.catalog")
 
 OPERATOR = "operator"
 LABEL_VALIDITY = dt.timedelta(days=90)
+#: Start of the ``reason`` of an admitted participant whose last re-verification could not establish a status.
+STATUS_UNKNOWN = "status unknown"
 
 
 @dataclass(frozen=True)
@@ -259,15 +269,21 @@ class Catalogue:
         return await self._reverify(await self.store.current_submissions(), reason=reason)
 
     async def _reverify(self, submissions: Sequence[Submission], *, reason: str) -> dict[str, int]:
-        counts = {"checked": 0, "compliant": 0, "failed": 0}
+        """Re-verify ``submissions``; ``statusUnknown`` counts the failed ones whose last verdict was kept because
+        only status lists could not be retrieved (they are also in ``failed``)."""
+        counts = {"checked": 0, "compliant": 0, "failed": 0, "statusUnknown": 0}
         for submission in submissions:
             assessment = await self._recheck(submission, reason=reason)
             counts["checked"] += 1
             counts["compliant" if assessment.compliant else "failed"] += 1
+            counts["statusUnknown"] += assessment.status_unknown
         return counts
 
     async def _recheck(self, submission: Submission, *, reason: str) -> Assessment:
-        """Re-run every check on a stored presentation; move the participant if the outcome changed."""
+        """Re-run every check on a stored presentation; move the participant if the outcome changed.
+
+        A verdict that failed only because status lists could not be retrieved (:attr:`Assessment.status_unknown`)
+        moves nobody: the stored verdict is kept and the attempt recorded (see the module docstring)."""
         now = self.clock()
         value, text = normalise_submission(
             submission.presentation,
@@ -277,8 +293,15 @@ class Catalogue:
         participant = self.participants.get(submission.participant)
         new_status: Status | None = None
         status_reason: str | None = None
+        keep_verdict = assessment.status_unknown
         if participant is not None and participant.current_submission == submission.id:
-            if not assessment.compliant and participant.status in (Status.ADMITTED, Status.PENDING):
+            if keep_verdict:
+                if participant.status is Status.ADMITTED:  # say why its status is in doubt; it stays admitted
+                    new_status, status_reason = (
+                        Status.ADMITTED,
+                        f"{STATUS_UNKNOWN} at re-verification ({reason}), last verdict kept: {_summary(assessment)}",
+                    )
+            elif not assessment.compliant and participant.status in (Status.ADMITTED, Status.PENDING):
                 new_status, status_reason = (
                     Status.REJECTED,
                     f"re-verification ({reason}) failed: {_summary(assessment)}",
@@ -289,16 +312,23 @@ class Catalogue:
                 and (participant.reason or "").startswith("re-verification")
             ):
                 new_status = Status.ADMITTED if self.settings.admission_mode == "automatic" else Status.PENDING
+            elif (
+                assessment.compliant
+                and participant.status is Status.ADMITTED
+                and (participant.reason or "").startswith(STATUS_UNKNOWN)
+            ):
+                new_status = Status.ADMITTED  # the status lists answered again: the doubt is cleared
         await self.store.record_verification(
             submission.id,
             compliant=assessment.compliant,
             report=assessment.report,
             trust=self.admission.trust.as_dict(),
             expires_at=assessment.expires_at,
-            reason=reason,
+            reason=f"{reason} ({STATUS_UNKNOWN}: last verdict kept)" if keep_verdict else reason,
             new_status=new_status,
             status_reason=status_reason,
             now=now,
+            keep_verdict=keep_verdict,
         )
         await self._refresh(submission.participant)
         return assessment

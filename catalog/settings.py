@@ -104,6 +104,18 @@ class CatalogueSettings(BaseSettings):
     federation_interval_seconds: float = Field(60.0, ge=0, description="0 disables periodic pulling.")
     federation_page_size: int = Field(100, ge=1, le=1000)
     expiry_sweep_seconds: float = Field(60.0, ge=0)
+    reverify_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="Re-verify every stored presentation every N seconds (0: only on demand and when the trust "
+        "framework changes); this is when a credential its issuer revoked or suspended since admission is noticed.",
+    )
+    status_list_cache_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long a fetched status list (W3C Bitstring Status List v1.0) is reused; a list's own ttl "
+        "may shorten it. Bounds how late a re-verification can see a revocation.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     contexts: dict[str, Path] = Field(default_factory=dict, description="Extra JSON-LD contexts: URL -> file.")

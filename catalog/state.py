@@ -144,7 +144,7 @@ admission_mode = "automatic"
 # Keys for the operator API (X-Api-Key header; `gxc catalog list|admit|reject|revoke|report`). Keep them secret.
 operator_api_keys = ["{api_key}"]
 
-# --- Outbound requests (did:web, x5u, DSP crawling, peer catalogues) ------------------------------------
+# --- Outbound requests (did:web, x5u, status lists, DSP crawling, peer catalogues) ----------------------
 # Loopback/private addresses are refused unless allowed (a local demo on 127.0.0.1 needs both lines):
 egress_allow_private = false
 # did_web_http = true   # resolve did:web over plain HTTP: development on loopback only
@@ -159,6 +159,12 @@ sparql_timeout_seconds = 5.0
 sparql_max_results = 10000
 # Crawl admitted members' DSP catalogs every N seconds (0: only on demand).
 crawl_interval_seconds = 3600
+# Re-verify every admitted participant every N seconds (0: only with `gxc catalog reverify`): signatures, chains,
+# expiry and each credential's status list (W3C Bitstring Status List v1.0), so a revoked credential takes its
+# holder out. An unreachable status list keeps the last verdict (an outage is not a revocation).
+reverify_interval_seconds = 3600
+# Seconds a fetched status list is reused (the list's own ttl may shorten it).
+status_list_cache_seconds = 10
 # Peer catalogues to follow (their signed change feeds are pulled; every credential is re-verified here).
 # [[peers]]
 # url = "https://other-catalogue.example.com"

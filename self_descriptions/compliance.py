@@ -33,6 +33,7 @@ from self_descriptions.keys import KeyPair
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.proofs.vc_jwt import W3C, HeaderProfile, format_datetime, sign_vc_jwt
 from self_descriptions.shacl import Engine, ShaclError, ShaclReport, Shapes, validate_async
+from self_descriptions.status_list import StatusListFetcher
 from self_descriptions.trust import X5uFetcher
 from self_descriptions.verify import CredentialAssessment, PresentationAssessment, assess_presentation, make_context
 
@@ -120,11 +121,16 @@ async def check_compliance(
     loader: DocumentLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
     canonicalizer: Canonicalizer | None = None,
+    status_lists: StatusListFetcher | None = None,
 ) -> ComplianceVerdict:
     """Run the GXDCH checks over a participant VP (VP-JWT or JSON-LD); never raises for a non-compliant VP.
 
     The VP is untrusted input: its JSON-LD is canonicalized (JsonWebSignature2020) and converted to RDF (SHACL) by
-    ``canonicalizer``, by default the process-wide worker pool with its timeout (RDFC-1.0 §7.1)."""
+    ``canonicalizer``, by default the process-wide worker pool with its timeout (RDFC-1.0 §7.1).
+
+    With ``status_lists`` every credential's W3C Bitstring Status List v1.0 status is checked (§3.2, ICAM 25.11,
+    ``gaiax.md`` §9.3): a revoked or suspended credential, or one whose status cannot be established, fails its
+    ``credential`` check with code ``revoked`` / ``suspended`` / ``status-*``, naming the list and index."""
     ctx = make_context(
         resolver=resolver,
         trust_anchors=trust_anchors,
@@ -133,6 +139,7 @@ async def check_compliance(
         loader=loader,
         limits=limits,
         canonicalizer=canonicalizer,
+        status_lists=status_lists,
     )
     assessment = await assess_presentation(vp, ctx)
     checks: list[Check] = [Check("presentation", False, p.message, code=p.code) for p in assessment.errors]

@@ -178,16 +178,19 @@ def make_context(
     chains: ChainValidator | None = None,
     leeway: dt.timedelta = dt.timedelta(0),
     canonicalizer: Canonicalizer | None = None,
+    status_lists: StatusListFetcher | None = None,
 ) -> VerificationContext:
     """``trust_anchors=None`` disables the x5u chain check (trust ``not-checked``); ``leeway`` tolerates clock skew
     between issuer and verifier on validity bounds (VCDM 2.0 leaves it to the verifier; JWT practice is <= 60 s);
-    ``canonicalizer`` is where JSON-LD credentials are canonicalized (None: :func:`default_pool`)."""
+    ``canonicalizer`` is where JSON-LD credentials are canonicalized (None: :func:`default_pool`); ``status_lists``
+    dereferences Bitstring Status List v1.0 lists (§3.2 step 4; None: status ``not-checked``)."""
     if chains is None and trust_anchors is not None:
         chains = ChainValidator(trust_anchors, x5u_fetcher)
     return VerificationContext(
         resolver=resolver,
         chains=chains,
         now=now,
+        status_lists=status_lists,
         loader=loader,
         limits=limits,
         leeway=leeway,

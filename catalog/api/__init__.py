@@ -28,11 +28,13 @@ from catalog.sparql import SparqlEngine
 from catalog.state import load_identity, load_trust_anchors
 from catalog.store import CatalogueStore
 from connector.identity.resolver import GuardedFetcher, HttpDidResolver, HttpX5uFetcher
+from connector.identity.status_lists import HttpStatusListFetcher
 from connector.peer.egress import EgressPolicy, GuardedClient
 from self_descriptions.canonical_worker import WorkerPool, warm_up
 from self_descriptions.did import DidResolver
 from self_descriptions.loader import DocumentLoader
 from self_descriptions.shacl import preload
+from self_descriptions.status_list import StatusListFetcher
 from self_descriptions.trust import X5uFetcher
 
 
@@ -42,10 +44,11 @@ def _utc_now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class Overrides:
-    """Injected collaborators (tests, offline demos): resolver, x5u fetcher, clock, HTTP transport."""
+    """Injected collaborators (tests, offline demos): resolver, x5u fetcher, status lists, clock, HTTP transport."""
 
     resolver: DidResolver | None = None
     x5u_fetcher: X5uFetcher | None = None
+    status_lists: StatusListFetcher | None = None
     clock: Callable[[], dt.datetime] | None = None
     transport: httpx.AsyncBaseTransport | None = None
 
@@ -74,6 +77,13 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
         fetcher = GuardedFetcher(client, policy=policy, allowed_schemes=schemes)
         resolver = extra.resolver or HttpDidResolver(fetcher, scheme="http" if settings.did_web_http else "https")
         x5u = extra.x5u_fetcher or HttpX5uFetcher(fetcher)
+        # Catalogues must apply the issuers' revocation lists (gaiax.md §9.3, §12.17; Bitstring Status List v1.0
+        # §3.2 step 4 dereferences them). Their URLs are chosen by credential issuers, so they get the same guard as
+        # did:web: private targets only where the settings allow them for DIDs. The cache runs on the catalogue's
+        # clock and is short (§2.2 ``ttl`` may shorten it further): a re-verification sees a list changed since.
+        status_lists = extra.status_lists or HttpStatusListFetcher(
+            fetcher, ttl=settings.status_list_cache_seconds, clock=lambda: clock().timestamp()
+        )
         egress = GuardedClient(client, policy)
         store = await CatalogueStore.open(settings.sqlalchemy_url)
         catalogue_ref: list[Catalogue] = []
@@ -89,7 +99,14 @@ def create_catalog_app(settings: CatalogueSettings, overrides: Overrides | None 
         canonicalizer = WorkerPool(
             workers=settings.canonicalization_workers, timeout=settings.canonicalization_timeout_seconds
         )
-        admission = Admission(trust, resolver=resolver, x5u_fetcher=x5u, loader=loader, canonicalizer=canonicalizer)
+        admission = Admission(
+            trust,
+            resolver=resolver,
+            x5u_fetcher=x5u,
+            loader=loader,
+            canonicalizer=canonicalizer,
+            status_lists=status_lists,
+        )
         catalogue = Catalogue(settings, store, identity, admission, sparql, clock=clock)
         catalogue_ref.append(catalogue)
         runtime = Runtime(

@@ -58,6 +58,13 @@ class Runtime:
         await self.catalogue.record_crawl(did, endpoint=endpoint, datasets=records, error=None)
         return {"participant": did, "ok": True, "endpoint": endpoint, "datasets": len(records)}
 
+    async def reverify(self) -> dict[str, int]:
+        """The scheduled re-verification of every stored presentation (as ``gxc catalog reverify``)."""
+        counts = await self.catalogue.reverify_all(reason="scheduled")
+        if counts["failed"]:
+            log.info("scheduled re-verification: %s", counts)
+        return counts
+
     async def crawl_all(self) -> list[dict[str, object]]:
         return [await self.crawl(p.did) for p in self.catalogue.visible_participants()]
 
@@ -73,6 +80,10 @@ class Runtime:
         s = self.settings
         if s.expiry_sweep_seconds > 0:
             self.spawn(lambda: _every(s.expiry_sweep_seconds, self.catalogue.sweep_expired), "expiry-sweep")
+        if s.reverify_interval_seconds > 0:
+            # Revocation and suspension are only seen by asking the issuers' status lists again (W3C Bitstring
+            # Status List v1.0 §3.2; catalogues must apply them, gaiax.md §9.3).
+            self.spawn(lambda: _every(s.reverify_interval_seconds, self.reverify), "reverify")
         if s.crawl_interval_seconds > 0:
             self.spawn(lambda: _every(s.crawl_interval_seconds, self.crawl_all), "crawl")
         if s.federation_interval_seconds > 0 and s.peers:

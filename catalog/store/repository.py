@@ -211,16 +211,22 @@ class CatalogueStore:
         new_status: Status | None,
         status_reason: str | None,
         now: dt.datetime,
+        keep_verdict: bool = False,
     ) -> None:
-        """Store a re-verification result; optionally move the participant (e.g. admitted -> rejected)."""
+        """Store a re-verification result; optionally move the participant (e.g. admitted -> rejected).
+
+        ``keep_verdict`` records the attempt in the history only: the submission keeps its report, verdict and
+        expiry (a status list outage must not overwrite what was established). Leaving ``admitted`` publishes a
+        ``revoked`` feed event and returning to it an ``admitted`` one, so peers follow both ways."""
         async with self._tx() as s:
             row = await s.get(SubmissionRow, submission_id, with_for_update=True)
             if row is None:
                 raise LookupError(submission_id)
-            row.compliant = compliant
-            row.report = report
-            row.checked_at = now
-            row.expires_at = expires_at
+            if not keep_verdict:
+                row.compliant = compliant
+                row.report = report
+                row.checked_at = now
+                row.expires_at = expires_at
             s.add(
                 VerificationRow(
                     submission_id=submission_id,
@@ -233,7 +239,7 @@ class CatalogueStore:
             )
             participant = await s.get(ParticipantRow, row.participant, with_for_update=True)
             if participant is not None and participant.current_submission == submission_id:
-                participant.expires_at = expires_at
+                participant.expires_at = row.expires_at
                 if new_status is not None:
                     was_admitted = participant.status == Status.ADMITTED.value
                     participant.status = new_status.value
@@ -241,6 +247,10 @@ class CatalogueStore:
                     participant.updated_at = now
                     if was_admitted and new_status is not Status.ADMITTED:
                         s.add(_event("revoked", row.participant, row.digest, None, participant.origin, now))
+                    elif not was_admitted and new_status is Status.ADMITTED:
+                        s.add(
+                            _event("admitted", row.participant, row.digest, row.presentation, participant.origin, now)
+                        )
 
     # --- datasets and crawling ---------------------------------------------------------------------------------
 

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from catalog.admission import normalise_submission
+from catalog.admission import Admission, Assessment, TrustFramework, normalise_submission
 from catalog.errors import CatalogueConfigurationError, QueryRefused, SubmissionRefused
 from catalog.extract import from_dsp_catalog, policy_features
 from catalog.model import DatasetRecord
 from catalog.search import SearchIndex
 from catalog.settings import load_settings
 from catalog.sparql import check_query
+from self_descriptions.did import OfflineDidResolver
+from self_descriptions.status_list import OfflineStatusListFetcher
 
 pytestmark = pytest.mark.unit
 
@@ -170,3 +172,31 @@ def test_bracket_depth_counts_only_brackets() -> None:
 
     for text in ("", "eyJhbGciOiJFUzI1NiJ9.e30.sig", '{"a":[{"b":"]]"}]}', "[[[]]]{}", "}}{{é{", "[" * 40):
         assert _bracket_depth(text) == reference(text) == _bracket_depth(text.encode())
+
+
+def _assessment(*checks: tuple[str, bool, str | None]) -> Assessment:
+    report = {"checks": [{"name": n, "passed": p, "code": c, "message": n, "credential": 1} for n, p, c in checks]}
+    return Assessment("did:web:p", False, "vc-jwt", "d", "t", report, None, None)
+
+
+def test_only_unretrievable_status_lists_make_the_status_unknown() -> None:
+    """An outage (Bitstring Status List v1.0 §3.5 STATUS_RETRIEVAL_ERROR) alone is not a revocation; anything else
+    failing with it, or a list that was fetched but does not verify, decides as usual."""
+    outage = ("credential", False, "status-retrieval-error")
+    assert _assessment(("signature", True, None), outage).status_unknown
+    assert not _assessment(("signature", True, None)).status_unknown
+    assert not _assessment(outage, ("credential", False, "revoked")).status_unknown
+    assert not _assessment(outage, ("validity", False, "expired")).status_unknown
+    assert not _assessment(("credential", False, "status-verification-error")).status_unknown
+
+
+def test_checking_credential_status_is_part_of_the_trust_fingerprint() -> None:
+    """Switching status checks on re-verifies what was admitted without them (at start-up)."""
+    trust = TrustFramework(anchors=(), notaries=("did:web:n",), compliance_issuers=(), shapes_versions=("25.11",))
+    unchecked = Admission(trust, resolver=OfflineDidResolver([]), x5u_fetcher=None)
+    checked = Admission(
+        trust, resolver=OfflineDidResolver([]), x5u_fetcher=None, status_lists=OfflineStatusListFetcher()
+    )
+    assert unchecked.trust.as_dict()["credentialStatus"] == "not-checked"
+    assert checked.trust.as_dict()["credentialStatus"] == "W3C Bitstring Status List v1.0"
+    assert checked.trust.fingerprint != unchecked.trust.fingerprint
