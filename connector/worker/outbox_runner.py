@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from connector.domain import OutboxMessage
@@ -32,6 +32,9 @@ from connector.services.runtime import Runtime
 from connector.store.errors import Conflict
 
 log = logging.getLogger(__name__)
+
+#: Tries of one delivery outcome transaction against concurrent updates of its process.
+SETTLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,13 @@ class OutboxRunner:
             # Only possible when the request that would have told us the peer's pid was given up (the messages of
             # a process go out in order): there is no URL to send to.
             reason = f"the peer's {' and '.join(missing)} is unknown (it never acknowledged our request)"
-            await self._settle(self.delivery.undeliverable(message, reason, owner=self.owner))
+            await self._settle(lambda: self.delivery.undeliverable(message, reason, owner=self.owner))
             return
         try:
             response = await self.rt.peers.send("POST", message.target_url, audience=route.audience, body=message.body)
         except EgressDenied as exc:
-            await self._settle(self.delivery.undeliverable(message, exc.message, owner=self.owner))
+            error = exc.message
+            await self._settle(lambda: self.delivery.undeliverable(message, error, owner=self.owner))
             return
         except PeerUnreachable as exc:
             await self._retry_or_give_up(message, exc.message, unavailable=True)
@@ -127,18 +131,18 @@ class OutboxRunner:
             extra={"dsp_message": message.message_type, "target": message.target_url, "status": response.status},
         )
         if response.ok:
-            await self._settle(self.delivery.delivered(message, response, owner=self.owner))
+            await self._settle(lambda: self.delivery.delivered(message, response, owner=self.owner))
         elif response.status in RETRYABLE_STATUS or response.status >= 500:
             unavailable = response.status not in (404, 409)  # those answer for the process, not for the peer
             await self._retry_or_give_up(message, f"HTTP {response.status}: {response.text[:200]}", unavailable)
         else:
-            await self._settle(self.delivery.rejected(message, response, owner=self.owner))
+            await self._settle(lambda: self.delivery.rejected(message, response, owner=self.owner))
 
     async def _retry_or_give_up(self, message: OutboxMessage, error: str, unavailable: bool = False) -> None:
         exhausted = message.attempts >= self.retry.max_attempts
         if exhausted and not (unavailable and self._keeps_trying(message)):
             await self._settle(
-                self.delivery.undeliverable(
+                lambda: self.delivery.undeliverable(
                     message, f"gave up after {message.attempts} attempts: {error}", owner=self.owner
                 )
             )
@@ -146,7 +150,7 @@ class OutboxRunner:
         next_at = self.rt.now() + dt.timedelta(seconds=self.retry.delay(message.attempts))
         if exhausted:  # a termination to a peer that is down: ended here now, and the peer is told when it is back
             await self._settle(
-                self.delivery.still_terminating(message, error=error, next_attempt_at=next_at, owner=self.owner)
+                lambda: self.delivery.still_terminating(message, error=error, next_attempt_at=next_at, owner=self.owner)
             )
             return
         try:
@@ -161,8 +165,16 @@ class OutboxRunner:
             return False
         return (self.rt.now() - message.created_at).total_seconds() < self.retry.termination_budget
 
-    async def _settle(self, outcome: Awaitable[None]) -> None:
-        try:
-            await outcome
-        except Conflict:
-            log.warning("lost a lease while settling a delivery; another worker owns the message now")
+    async def _settle(self, outcome: Callable[[], Awaitable[None]]) -> None:
+        """Run ``outcome`` (one transaction); a Conflict is retried with fresh reads: the process was updated
+        concurrently (the peer's next message, processed while we handle the ACK of ours, moved it first). Left
+        unsettled, the message would keep its lease, and the process's later messages wait behind it."""
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                await outcome()
+                return
+            except Conflict as exc:
+                if attempt == SETTLE_ATTEMPTS:
+                    log.warning(
+                        "could not settle a delivery (the lease was lost or the process keeps changing): %s", exc
+                    )

@@ -1,0 +1,44 @@
+"""The outbox runner retries a delivery outcome that lost an optimistic-lock race on its process."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from connector.services.delivery import Delivery
+from connector.services.runtime import Runtime
+from connector.store import Conflict
+from connector.worker.outbox_runner import SETTLE_ATTEMPTS, OutboxRunner
+
+pytestmark = pytest.mark.unit
+
+
+def runner() -> OutboxRunner:
+    rt = cast(Runtime, SimpleNamespace())
+    return OutboxRunner(rt, cast(Delivery, SimpleNamespace()))
+
+
+async def test_a_conflict_is_retried_with_a_fresh_transaction() -> None:
+    calls: list[int] = []
+
+    async def outcome() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise Conflict("negotiation n is at version 2, not 1: reload and retry")
+
+    await runner()._settle(outcome)
+    assert len(calls) == 2
+
+
+async def test_a_lost_lease_is_given_up_after_a_few_tries(caplog: Any) -> None:
+    calls: list[int] = []
+
+    async def outcome() -> None:
+        calls.append(1)
+        raise Conflict("outbox message m is not leased by w (lease lost)")
+
+    await runner()._settle(outcome)
+    assert len(calls) == SETTLE_ATTEMPTS
+    assert "could not settle a delivery" in caplog.text
