@@ -44,6 +44,9 @@ FORWARDED_RESPONSE_HEADERS = (
     "etag",
     "last-modified",
     "cache-control",
+    # RFC 9530 digests: the consumer's receipt records what the provider announced next to what it received
+    "repr-digest",
+    "content-digest",
 )
 #: Consumer request headers passed on to a backend (conditional and range requests).
 FORWARDED_REQUEST_HEADERS = ("range", "if-range", "if-none-match", "if-modified-since", "accept", "accept-encoding")

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connector.dataplane.streams import repr_digest
 from tests.integration.connector.harness import dataspace_pki, make_participant
 from tests.integration.dataplane.flow import Clock, agree, at_most, bearer, contract, endpoint, offer, running, start
 
@@ -64,6 +65,8 @@ async def test_pull_file_with_ranges_digest_and_ledgers(tmp_path: Path) -> None:
         assert any(rec["kind"] == "use-aborted" for rec in provider_ledger)  # the 416 released its reservation
         receipts = [rec for rec in (await consumer.api.get("/ledger")).json()["items"] if rec["kind"] == "receipt"]
         assert receipts[-1]["data"]["digest"] == completed[0]["data"]["digest"]
+        # the provider announced the digest it recorded (RFC 9530 Repr-Digest) and the receipt keeps it beside its own
+        assert receipts[-1]["data"]["announcedDigest"] == repr_digest(hashlib.sha256(payload).hexdigest())
         assert receipts[-1]["data"]["purpose"] == "research"
         for side in (provider, consumer):
             verdict = (await side.api.get("/ledger/verify")).json()
