@@ -68,6 +68,8 @@ MAX_BITSTRING_BYTES = 2 * 1024 * 1024
 MAX_STATUS_SIZE = 8
 #: §3.5: problem types are this URL followed by the error name.
 ERROR_TYPE_BASE = "https://www.w3.org/ns/credentials/status-list#"
+#: Clock skew tolerated on a status list credential's validity window (it is fetched during a verification).
+STATUS_LIST_LEEWAY = dt.timedelta(seconds=60)
 #: The purposes that make a credential unacceptable when their bit is set (§2.1).
 CHECKED_PURPOSES = ("revocation", "suspension")
 
@@ -467,8 +469,11 @@ async def load_status_list(
         raise
     except SelfDescriptionError as exc:
         raise StatusRetrievalError(f"cannot retrieve the status list {url}: {exc.message}") from exc
-    # The status list's own credentialStatus (if any) is not followed: one level, no recursion.
-    assessment = await assess_credential(raw, replace(ctx, status_lists=None))
+    # The status list's own credentialStatus (if any) is not followed: one level, no recursion. Its validity window
+    # gets STATUS_LIST_LEEWAY: ``ctx.now`` is taken when verification starts, and an issuer that re-signs its list
+    # when a bit changes may have issued this one since (validFrom after ctx.now: seen in the demo under load).
+    leeway = max(ctx.leeway, STATUS_LIST_LEEWAY)
+    assessment = await assess_credential(raw, replace(ctx, status_lists=None, leeway=leeway))
     if assessment.signature != "valid" or assessment.trust == "invalid":
         reason = assessment.errors[0].message if assessment.errors else "its signature does not verify"
         raise StatusVerificationError(f"the status list credential at {url} does not verify: {reason}")
