@@ -184,7 +184,11 @@ async def push_c(space: DataSpace) -> str:
 
 
 async def fourth_pull_denied(space: DataSpace) -> str:
-    """Pulls 2 and 3 succeed; the 4th exceeds "at most 3 uses" and is refused with the reason."""
+    """Pulls 2 and 3 succeed; the 4th exceeds "at most 3 uses" and is refused with the reason.
+
+    The provider's policy monitor re-checks running transfers every few seconds and ends one whose count is spent,
+    so the 4th pull may instead find the transfer ended by the provider (refused by the provider as terminated, or by
+    the consumer once the termination arrived): that is the same limit, enforced a moment earlier."""
     transfer = quote(space.facts["transfer_a"], safe="")
     async with space.api("consumer") as api:
         for number in (2, 3):
@@ -193,12 +197,18 @@ async def fourth_pull_denied(space: DataSpace) -> str:
             )
             space.bytes_moved += len(data.content)
         denied = await api.get(f"/transfers/{transfer}/data", params={"purpose": "research"})
-    if denied.status_code != 403:
-        raise StepFailed(f"the 4th pull should be denied (403) but got HTTP {denied.status_code}")
-    detail = str(denied.json().get("detail", ""))
-    if "count" not in detail:
-        raise StepFailed(f"the denial does not name the use limit: {detail}")
-    return f"pulls 2 and 3 served; pull 4 refused: {detail}"
+        detail = str(denied.json().get("detail", "")) if denied.status_code in (400, 403) else denied.text[:300]
+        if denied.status_code == 403 and "count" in detail:
+            return f"pulls 2 and 3 served; pull 4 refused: {detail}"
+        for _ in range(50):
+            current = _expect(await api.get(f"/transfers/{transfer}"), 200, "transfer A").json()
+            reason = str((current.get("error") or {}).get("reason", ""))
+            if current["state"] == "TERMINATED":
+                if "count" in reason:
+                    return f"pulls 2 and 3 served; then the provider ended the transfer: {reason}"
+                break
+            await asyncio.sleep(0.2)
+    raise StepFailed(f"the 4th pull should be denied for the use limit but got HTTP {denied.status_code}: {detail}")
 
 
 async def ledgers_verify(space: DataSpace) -> str:
