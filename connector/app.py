@@ -66,7 +66,12 @@ def create_app(
         c = await assemble(settings, identity, clock=clock)
         holder["connector"] = c
         app.state.connector = c
-        usage = UsageControl(c.runtime, c.transfers, inbox_folder=settings.path(Path("inbox")))
+        usage = UsageControl(
+            c.runtime,
+            c.transfers,
+            inbox_folder=settings.path(Path("inbox")),
+            monitor_interval=settings.usage_monitor_seconds,
+        )
         holder_usage["usage"] = app.state.usage = usage
         c.delivery.on_push_started = usage.push.started
         usage.start()

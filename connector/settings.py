@@ -96,6 +96,12 @@ class ConnectorSettings(BaseSettings):
         gt=0,
         description="How long a worker owns an outbound message it is sending; after a crash, others resend then.",
     )
+    usage_monitor_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often running transfers are re-evaluated against their agreement (window, count, claims); "
+        "a transfer that no longer holds is terminated.",
+    )
     tck: bool = Field(
         False, description="TCK mode: seed the DSP TCK's ids and script its scenarios (docs/tck.md). Tests only."
     )
