@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,7 +60,7 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    if any(c not in _B64URL for c in text):
+    if not _B64URL.fullmatch(text):
         raise JoseError("invalid base64url (only A-Z a-z 0-9 - _ without padding are allowed)", code="malformed-jws")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -67,7 +68,9 @@ def b64url_decode(text: str) -> bytes:
         raise JoseError(f"invalid base64url: {exc}", code="malformed-jws") from exc
 
 
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+#: RFC 7515 §2 base64url without padding (a regular expression: a per-character Python check of every token was
+#: most of a Loire VP verification's CPU).
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def parse_compact(token: str, *, detached_payload: bytes | None = None) -> CompactJws:
