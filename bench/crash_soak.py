@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.test_crash_points import (  # noqa: E402
     SEED,
     check,
+    crash_databases,
     crash_space,
-    postgres_databases,
     run_kill_points,
     settle,
 )
@@ -47,7 +47,7 @@ def main() -> int:
     rounds: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gxc-crash-soak-"))
-        databases = stack.enter_context(postgres_databases(args.postgres)) if args.postgres else None
+        databases = stack.enter_context(crash_databases(args.postgres)) if args.postgres else None
         space = stack.enter_context(crash_space(Path(tmp), args.seed, databases))
         target = 0
         while target < args.kill_points:

@@ -224,8 +224,8 @@ async def verify_credential(
         loader=loader,
         limits=limits,
         canonicalizer=canonicalizer,
+        status_lists=status_lists,
     )
-    ctx = _with_status_lists(ctx, status_lists)
     result = await assess_credential(credential, ctx)
     _raise_if_failed(result, "credential")
     return result
@@ -254,8 +254,8 @@ async def verify_presentation(
         loader=loader,
         limits=limits,
         canonicalizer=canonicalizer,
+        status_lists=status_lists,
     )
-    ctx = _with_status_lists(ctx, status_lists)
     result = await assess_presentation(presentation, ctx)
     for problem in result.errors:
         raise VerificationError(problem.message, code=problem.code)
@@ -513,12 +513,6 @@ async def _check_key_and_signature(
         result.fail(exc.code, exc.message)
         return
     result.trust = "valid"
-
-
-def _with_status_lists(ctx: VerificationContext, status_lists: StatusListFetcher | None) -> VerificationContext:
-    import dataclasses
-
-    return dataclasses.replace(ctx, status_lists=status_lists)
 
 
 async def _check_status(result: CredentialAssessment, ctx: VerificationContext) -> None:

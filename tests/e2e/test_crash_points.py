@@ -20,7 +20,6 @@ replays a run.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -29,19 +28,18 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import asyncpg
 import httpx
 import pytest
 
 from connector.settings import load_settings
 from connector.store.faults import KILL_AFTER_COMMIT
+from tests.e2e.databases import postgres_databases
 from tests.integration.connector.harness import dataspace_pki, make_participant
 from tests.integration.dataplane.flow import Clock, agree, offer, running, start
 from tests.integration.dataplane.test_enforcement import wait_state
@@ -495,31 +493,17 @@ def test_kill_9_at_a_hundred_seeded_points_converges(tmp_path: Path) -> None:
 
 
 @contextlib.contextmanager
-def postgres_databases(server_url: str) -> Iterator[dict[str, str]]:
-    """A fresh PostgreSQL database per connector on the server of ``server_url``, dropped afterwards."""
-    prefix = f"gxc_crash_{uuid.uuid4().hex[:8]}"
-    server = server_url.split("://", 1)[1].rsplit("/", 1)[0]
-    admin = f"postgresql://{server}/{server_url.rsplit('/', 1)[1] or 'postgres'}"
-
-    async def each(statement: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            for name in ("provider", "consumer"):
-                await conn.execute(statement.format(f"{prefix}_{name}"))
-        finally:
-            await conn.close()
-
-    asyncio.run(each('CREATE DATABASE "{}"'))
-    try:
-        yield {name: f"postgresql://{server}/{prefix}_{name}" for name in ("provider", "consumer")}
-    finally:
-        asyncio.run(each('DROP DATABASE IF EXISTS "{}" WITH (FORCE)'))
+def crash_databases(server_url: str) -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database for each connector (provider, consumer), dropped afterwards."""
+    names = ("provider", "consumer")
+    with postgres_databases(server_url, names, prefix="gxc_crash") as base:
+        yield {name: base + name for name in names}
 
 
 @pytest.mark.postgres
 def test_kill_9_on_postgresql_converges(tmp_path: Path, postgres_url: str) -> None:
     """The same kill points with both connectors on PostgreSQL (asyncpg, row locks, SKIP LOCKED claims)."""
-    with postgres_databases(postgres_url) as databases, crash_space(tmp_path, SEED + 1, databases) as s:
+    with crash_databases(postgres_url) as databases, crash_space(tmp_path, SEED + 1, databases) as s:
         run_kill_points(s, POSTGRES_KILL_POINTS)
         settle(s)
         report = check(s)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
+
+from tests.e2e.databases import postgres_databases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -68,23 +67,8 @@ def test_demo_on_sqlite_twice_without_cleanup(tmp_path: Path) -> None:
 
 @pytest.fixture
 def demo_databases(postgres_url: str) -> Iterator[str]:
-    prefix = f"gxc_demo_{uuid.uuid4().hex[:8]}"
-    server = postgres_url.split("://", 1)[1].rsplit("/", 1)[0]
-    admin = f"postgresql://{server}/{postgres_url.rsplit('/', 1)[1] or 'postgres'}"
-
-    async def each(statement: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            for component in ("provider", "consumer", "catalog"):
-                await conn.execute(statement.format(f"{prefix}_{component}"))
-        finally:
-            await conn.close()
-
-    asyncio.run(each('CREATE DATABASE "{}"'))
-    try:
-        yield f"postgresql://{server}/{prefix}_{{component}}"
-    finally:
-        asyncio.run(each('DROP DATABASE IF EXISTS "{}" WITH (FORCE)'))
+    with postgres_databases(postgres_url, ("provider", "consumer", "catalog"), prefix="gxc_demo") as base:
+        yield base + "{component}"
 
 
 @pytest.mark.postgres

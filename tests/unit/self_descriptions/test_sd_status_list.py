@@ -204,6 +204,7 @@ def _status_list(
     *set_bits: int,
     bits: Bitstring | None = None,
     valid_until: dt.datetime | None = None,
+    valid_from: dt.datetime | None = None,
     list_id: str | None = None,
 ) -> str:
     bits = bits or Bitstring.zeros()
@@ -214,13 +215,13 @@ def _status_list(
         issuer=signer.did,
         purpose=purpose,
         bits=bits,
-        valid_from=world.now - dt.timedelta(hours=1),
+        valid_from=valid_from or world.now - dt.timedelta(hours=1),
         valid_until=valid_until or world.now + dt.timedelta(days=1),
         ttl=dt.timedelta(seconds=10),
     )
     if list_id is not None:
         vc["id"] = list_id
-    return sign_vc_jwt(vc, signer.key, kid=signer.kid, issued_at=world.now)
+    return sign_vc_jwt(vc, signer.key, kid=signer.kid, issued_at=valid_from or world.now)
 
 
 def _ctx(world: World, **lists: str) -> VerificationContext:
@@ -279,15 +280,7 @@ async def test_a_list_issued_while_the_verification_runs_is_believed(world: Worl
     token = _credential(world, issuer, status_entry(REVOCATION, 3, "revocation"))
 
     def issued_at(offset: dt.timedelta) -> str:
-        vc = build_status_list_credential(
-            url=REVOCATION,
-            issuer=issuer.did,
-            purpose="revocation",
-            bits=Bitstring.zeros(),
-            valid_from=world.now + offset,
-            valid_until=world.now + dt.timedelta(days=1),
-        )
-        return sign_vc_jwt(vc, issuer.key, kid=issuer.kid, issued_at=world.now + offset)
+        return _status_list(world, issuer, REVOCATION, "revocation", valid_from=world.now + offset)
 
     assert await _status_of(world, token, _ctx(world, revocation=issued_at(dt.timedelta(seconds=2)))) == "valid"
     ctx = _ctx(world, revocation=issued_at(STATUS_LIST_LEEWAY + dt.timedelta(minutes=1)))
