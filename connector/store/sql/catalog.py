@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain import Asset, ContractDefinition, PolicyDefinition
@@ -11,6 +11,10 @@ from connector.store.page import Page
 from connector.store.protocols import DEFAULT_LIMIT
 from connector.store.sql.rows import insert_if_absent, integrity_errors, row_values, select_one, select_page
 from connector.store.sql.tables import ASSETS, CONTRACT_DEFINITIONS, POLICY_DEFINITIONS
+
+_ASSET_BY_ID = select(ASSETS).where(ASSETS.c.id == bindparam("id"))
+_POLICY_BY_ID = select(POLICY_DEFINITIONS).where(POLICY_DEFINITIONS.c.id == bindparam("id"))
+_DEFINITION_BY_ID = select(CONTRACT_DEFINITIONS).where(CONTRACT_DEFINITIONS.c.id == bindparam("id"))
 
 
 class SqlAssets:
@@ -22,7 +26,7 @@ class SqlAssets:
             raise DuplicateKey(f"asset {asset.id!r} already exists")
 
     async def get(self, asset_id: str) -> Asset:
-        asset = await select_one(self._conn, Asset, select(ASSETS).where(ASSETS.c.id == asset_id))
+        asset = await select_one(self._conn, Asset, _ASSET_BY_ID, {"id": asset_id})
         if asset is None:
             raise NotFound(f"asset {asset_id!r} not found")
         return asset
@@ -56,8 +60,7 @@ class SqlPolicyDefinitions:
             raise DuplicateKey(f"policy definition {policy.id!r} already exists")
 
     async def get(self, policy_id: str) -> PolicyDefinition:
-        statement = select(POLICY_DEFINITIONS).where(POLICY_DEFINITIONS.c.id == policy_id)
-        if (policy := await select_one(self._conn, PolicyDefinition, statement)) is None:
+        if (policy := await select_one(self._conn, PolicyDefinition, _POLICY_BY_ID, {"id": policy_id})) is None:
             raise NotFound(f"policy definition {policy_id!r} not found")
         return policy
 
@@ -107,8 +110,8 @@ class SqlContractDefinitions:
                 raise DuplicateKey(f"contract definition {definition.id!r} already exists")
 
     async def get(self, definition_id: str) -> ContractDefinition:
-        statement = select(CONTRACT_DEFINITIONS).where(CONTRACT_DEFINITIONS.c.id == definition_id)
-        if (definition := await select_one(self._conn, ContractDefinition, statement)) is None:
+        found = await select_one(self._conn, ContractDefinition, _DEFINITION_BY_ID, {"id": definition_id})
+        if (definition := found) is None:
             raise NotFound(f"contract definition {definition_id!r} not found")
         return definition
 

@@ -93,6 +93,11 @@ class InlineSqliteConnection(aiosqlite.Connection):
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _InlineQueue()
 
+    @property
+    def sqlite(self) -> sqlite3.Connection | None:
+        """The ``sqlite3`` connection (None until connected): ``direct.py`` executes hot statements on it."""
+        return self._connection
+
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()  # without starting the worker thread
 
@@ -127,13 +132,22 @@ def _begin_immediate(conn: Connection) -> None:
     always safe."""
     deadline = time.monotonic() + SQLITE_LOCK_WAIT
     delay = 0.001
+    driver = conn.connection.driver_connection
+    # Our inline connections take BEGIN on the driver: one SQLAlchemy statement execution less per transaction.
+    sqlite = driver.sqlite if isinstance(driver, InlineSqliteConnection) else None
     while True:
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if sqlite is not None:
+                sqlite.execute("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             return
-        except OperationalError as exc:
-            busy = getattr(exc.orig, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            error = exc.orig if isinstance(exc, OperationalError) else exc
+            busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
             if not busy or time.monotonic() + delay > deadline:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise OperationalError("BEGIN IMMEDIATE", (), exc) from exc
                 raise
         await_(asyncio.sleep(delay))  # we run inside SQLAlchemy's greenlet bridge: this yields to the loop
         delay = min(delay * 2, 0.1)

@@ -28,6 +28,7 @@ from connector.domain import OutboxMessage, OutboxStatus, ProcessKind
 from connector.store.errors import Conflict, DuplicateKey, NotFound
 from connector.store.page import Page
 from connector.store.protocols import DEFAULT_LIMIT
+from connector.store.sql.direct import run
 from connector.store.sql.rows import insert_if_absent, row_values, select_one, select_page, to_entity
 from connector.store.sql.tables import OUTBOX_MESSAGES
 
@@ -64,6 +65,15 @@ _LEASE = (
 #: SET takes the columns of the parameters; ``_id`` selects the message.
 _SETTLE = update(OUTBOX_MESSAGES).where(_c.id == bindparam("_id"))
 _SETTLE_OWNED = _SETTLE.where(_c.lease_owner == bindparam("_owner"))
+_PENDING_OF_PROCESS = (
+    select(_c.id)
+    .where(
+        _c.process_kind == bindparam("kind"),
+        _c.process_id == bindparam("process_id"),
+        _c.status == OutboxStatus.PENDING.value,
+    )
+    .limit(1)
+)
 
 
 class SqlOutbox:
@@ -80,17 +90,13 @@ class SqlOutbox:
         return message
 
     async def has_pending(self, process_kind: ProcessKind, process_id: str) -> bool:
-        statement = select(_c.id).where(
-            _c.process_kind == process_kind.value,
-            _c.process_id == process_id,
-            _c.status == OutboxStatus.PENDING.value,
-        )
-        return (await self._conn.scalar(statement.limit(1))) is not None
+        params = {"kind": process_kind.value, "process_id": process_id}
+        return (await run(self._conn, _PENDING_OF_PROCESS, params)).first() is not None
 
     async def claim(
         self, owner: str, *, now: dt.datetime, lease_seconds: float, limit: int = 10
     ) -> builtins.list[OutboxMessage]:
-        ids = (await self._conn.scalars(_DUE, {"now": now, "limit": limit})).all()
+        ids = (await run(self._conn, _DUE, {"now": now, "limit": limit})).scalars()
         if not ids:
             return []
         params = {"ids": list(ids), "owner": owner, "until": now + dt.timedelta(seconds=lease_seconds)}
@@ -102,7 +108,7 @@ class SqlOutbox:
         params = {"_id": message_id, "lease_owner": None, "lease_expires_at": None, **changes}
         if owner is not None:
             params["_owner"] = owner
-        result = await self._conn.execute(_SETTLE if owner is None else _SETTLE_OWNED, params)
+        result = await run(self._conn, _SETTLE if owner is None else _SETTLE_OWNED, params)
         if result.rowcount:
             return
         await self.get(message_id)  # raises NotFound

@@ -19,6 +19,7 @@ from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.store.errors import Conflict, DuplicateKey, NotFound
 from connector.store.page import Page
 from connector.store.protocols import DEFAULT_LIMIT
+from connector.store.sql.direct import run
 from connector.store.sql.rows import insert_if_absent, integrity_errors, row_values, select_one, select_page
 from connector.store.sql.tables import AGREEMENTS, NEGOTIATIONS, TRANSFERS
 
@@ -41,7 +42,7 @@ _AGREEMENT_EXISTS = select(exists().where(AGREEMENTS.c.id == bindparam("id")))
 
 
 async def _agreement_exists(conn: AsyncConnection, agreement_id: str) -> bool:
-    return bool(await conn.scalar(_AGREEMENT_EXISTS, {"id": agreement_id}))
+    return bool((await run(conn, _AGREEMENT_EXISTS, {"id": agreement_id})).scalar())
 
 
 @cache
@@ -107,12 +108,12 @@ class _ProcessTable(Generic[P]):
         if isinstance(new, TransferProcess):
             values["_agreement_id"] = new.agreement_id
         with integrity_errors():
-            result = await self._conn.execute(self._sql.versioned_update, values)
+            result = await run(self._conn, self._sql.versioned_update, values)
         if result.rowcount:
             return new
         if isinstance(new, TransferProcess) and not await _agreement_exists(self._conn, new.agreement_id):
             raise NotFound(f"agreement {new.agreement_id!r} (of transfer process {process.id!r}) not found")
-        stored = await self._conn.scalar(self._sql.version_of, {"id": process.id})
+        stored = (await run(self._conn, self._sql.version_of, {"id": process.id})).scalar()
         if stored is None:
             raise NotFound(f"{self._noun} {process.id!r} not found")
         raise Conflict(f"{self._noun} {process.id!r} is at version {stored}, not {expected}: reload and retry")
@@ -170,7 +171,7 @@ class SqlAgreements:
         self._conn = conn
 
     async def add(self, agreement: Agreement) -> None:
-        if not await self._conn.scalar(_NEGOTIATION_EXISTS, {"id": agreement.negotiation_id}):
+        if not (await run(self._conn, _NEGOTIATION_EXISTS, {"id": agreement.negotiation_id})).scalar():
             raise NotFound(f"negotiation {agreement.negotiation_id!r} (of agreement {agreement.id!r}) not found")
         if not await insert_if_absent(self._conn, AGREEMENTS, row_values(agreement)):
             raise DuplicateKey(f"agreement {agreement.id!r} already exists")

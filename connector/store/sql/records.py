@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain import IdempotencyRecord
 from connector.store.errors import DuplicateKey
+from connector.store.sql.direct import run
 from connector.store.sql.rows import insert_if_absent, row_values, select_one
 from connector.store.sql.tables import IDEMPOTENCY_RECORDS, JTI_RECORDS
+
+_IDEMPOTENCY_BY_KEY = select(IDEMPOTENCY_RECORDS).where(IDEMPOTENCY_RECORDS.c.key == bindparam("key"))
 
 
 class SqlIdempotency:
@@ -24,8 +27,7 @@ class SqlIdempotency:
             raise DuplicateKey(f"idempotency key {record.key!r} already used")
 
     async def find(self, key: str) -> IdempotencyRecord | None:
-        statement = select(IDEMPOTENCY_RECORDS).where(IDEMPOTENCY_RECORDS.c.key == key)
-        return await select_one(self._conn, IdempotencyRecord, statement)
+        return await select_one(self._conn, IdempotencyRecord, _IDEMPOTENCY_BY_KEY, {"key": key})
 
     async def purge(self, *, created_before: dt.datetime) -> int:
         statement = delete(IDEMPOTENCY_RECORDS).where(IDEMPOTENCY_RECORDS.c.created_at < created_before)
@@ -51,7 +53,7 @@ class SqlJtis:
 
     async def remember(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
         params = {"jti": jti, "expires_at": expires_at, "now": now}
-        return (await self._conn.execute(_remember(self._conn.dialect.name), params)).first() is not None
+        return (await run(self._conn, _remember(self._conn.dialect.name), params)).first() is not None
 
     async def purge_expired(self, now: dt.datetime) -> int:
         statement = delete(JTI_RECORDS).where(JTI_RECORDS.c.expires_at <= now)

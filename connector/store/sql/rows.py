@@ -4,7 +4,8 @@ database-specific statements the repositories share (insert-if-absent, integrity
 Hot statements are built once and executed with their values as parameters (``conn.execute(statement, values)``)
 rather than built per call with the values inside (``insert(t).values(v)``): SQLAlchemy then neither coerces every
 value into a bound parameter nor walks them for the statement's cache key, which was most of the cost of a write
-(bench/negotiation.py: a get + versioned update transaction on SQLite went from ~1.2 to ~0.6 ms of CPU).
+(bench/negotiation.py: a get + versioned update transaction on SQLite went from ~1.2 to ~0.6 ms of CPU). On SQLite
+such statements then run straight on the driver (``direct.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.store.errors import Conflict, DuplicateKey
 from connector.store.page import Page, check_window
+from connector.store.sql.direct import run
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,7 +51,7 @@ async def insert_if_absent(conn: AsyncConnection, table: Table, values: Mapping[
     (look the existing row up, or raise DuplicateKey and let the service decide).
     """
     with integrity_errors():
-        result = await conn.execute(_insert_if_absent(conn.dialect.name, table), dict(values))
+        result = await run(conn, _insert_if_absent(conn.dialect.name, table), values)
     return bool(result.rowcount)
 
 
@@ -74,7 +76,8 @@ def integrity_errors() -> Iterator[None]:
 async def select_one(
     conn: AsyncConnection, model: type[M], statement: Select[Any], params: Mapping[str, Any] | None = None
 ) -> M | None:
-    row = (await conn.execute(statement, params)).mappings().first()
+    """The entity of the first row of ``statement`` (built once: see ``direct.py``), or None."""
+    row = (await run(conn, statement, params)).first()
     return None if row is None else to_entity(model, row)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,6 +17,11 @@ from connector.store.sql.tables import CLAIMS_SNAPSHOTS, LEDGER_ENTRIES, OBLIGAT
 
 #: The PostgreSQL advisory lock key of the usage ledger (any constant; one ledger per database).
 LEDGER_LOCK_KEY = 0x67786C6564676572  # "gxledger"
+
+_LEDGER_HEAD = select(LEDGER_ENTRIES).order_by(LEDGER_ENTRIES.c.seq.desc()).limit(1)
+_USE_BY_ID = select(USAGE_RECORDS).where(USAGE_RECORDS.c.id == bindparam("id"))
+_CLAIMS_BY_TRANSFER = select(CLAIMS_SNAPSHOTS).where(CLAIMS_SNAPSHOTS.c.transfer_id == bindparam("id"))
+_OBLIGATION_BY_ID = select(OBLIGATIONS).where(OBLIGATIONS.c.id == bindparam("id"))
 
 
 class SqlLedger:
@@ -35,8 +40,7 @@ class SqlLedger:
             raise DuplicateKey(f"ledger record {entry.seq} already exists (append without lock_head?)")
 
     async def head(self) -> SealedRecord | None:
-        statement = select(LEDGER_ENTRIES).order_by(LEDGER_ENTRIES.c.seq.desc()).limit(1)
-        return await select_one(self._conn, SealedRecord, statement)
+        return await select_one(self._conn, SealedRecord, _LEDGER_HEAD)
 
     async def list(
         self,
@@ -75,7 +79,7 @@ class SqlUsage:
             .values(state=state, bytes=bytes_sent, digest=digest, finished_at=at)
         )
         changed = (await self._conn.execute(statement)).rowcount
-        found = await select_one(self._conn, UsageRecord, select(USAGE_RECORDS).where(USAGE_RECORDS.c.id == record_id))
+        found = await select_one(self._conn, UsageRecord, _USE_BY_ID, {"id": record_id})
         if found is None:
             raise NotFound(f"use {record_id!r} not found")
         if not changed:
@@ -116,8 +120,7 @@ class SqlUsage:
         await self._conn.execute(statement)
 
     async def claims(self, transfer_id: str) -> ClaimsSnapshot | None:
-        statement = select(CLAIMS_SNAPSHOTS).where(CLAIMS_SNAPSHOTS.c.transfer_id == transfer_id)
-        return await select_one(self._conn, ClaimsSnapshot, statement)
+        return await select_one(self._conn, ClaimsSnapshot, _CLAIMS_BY_TRANSFER, {"id": transfer_id})
 
 
 class SqlObligations:
@@ -129,8 +132,7 @@ class SqlObligations:
             raise DuplicateKey(f"obligation {obligation.id!r} already exists")
 
     async def get(self, obligation_id: str) -> Obligation:
-        statement = select(OBLIGATIONS).where(OBLIGATIONS.c.id == obligation_id)
-        if (found := await select_one(self._conn, Obligation, statement)) is None:
+        if (found := await select_one(self._conn, Obligation, _OBLIGATION_BY_ID, {"id": obligation_id})) is None:
             raise NotFound(f"obligation {obligation_id!r} not found")
         return found
 
