@@ -19,17 +19,14 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol
-
-from jwcrypto import jwk, jws
-from jwcrypto.common import JWException
 
 from connector.errors import ConnectorError
 from connector.identity.participant import ParticipantIdentity
 from self_descriptions.did import DidError, DidResolver
 from self_descriptions.errors import SelfDescriptionError
-from self_descriptions.keys import check_alg, public_key_from_jwk
+from self_descriptions.keys import check_alg
+from self_descriptions.proofs.jose import JoseError, parse_compact, sign_compact, verify_signature
 
 #: Lifetime of the tokens we issue: long enough for a slow peer, short enough to make theft useless.
 DEFAULT_LIFETIME = dt.timedelta(minutes=5)
@@ -98,9 +95,9 @@ def issue_token(
     if extra:
         claims.update(extra)
     header = {"alg": identity.key.alg, "typ": "JWT", "kid": identity.kid}
-    token = jws.JWS(json.dumps(claims, separators=(",", ":")).encode())
-    token.add_signature(identity.key.jwk, None, header)
-    return str(token.serialize(compact=True))
+    # Signed with our JOSE module (``cryptography`` directly): jwcrypto's JWS objects copy their header registry
+    # per token, a few per cent of a connector's CPU in bench/negotiation.py.
+    return sign_compact(header, json.dumps(claims, separators=(",", ":")).encode(), identity.key)
 
 
 def extract_token(authorization: str | None) -> str:
@@ -188,17 +185,17 @@ async def verify_token(
         raise AuthenticationError("header 'kid' must be a string")
     try:
         public = document.public_jwk(kid, relationship="capabilityInvocation")
-        key = _imported(json.dumps(dict(public), sort_keys=True))
-        check_alg(str(key["kty"]), str(alg))
+        check_alg(str(public.get("kty")), str(alg))
         if public.get("alg") not in (None, alg):
             raise AuthenticationError(f"token alg {alg} differs from the key's alg {public.get('alg')}")
-        verifier = jws.JWS()
-        verifier.deserialize(token)
-        verifier.verify(key, alg=str(alg))
+        # The key object is cached by its material (jose.public_key): a rotated key is a new entry.
+        verify_signature(parse_compact(token), public)
+    except JoseError as exc:
+        if exc.code == "bad-signature":
+            raise AuthenticationError(f"signature does not verify with {kid}") from exc
+        raise AuthenticationError(f"caller key {kid}: {exc.message}") from exc
     except (DidError, SelfDescriptionError) as exc:
         raise AuthenticationError(f"caller key {kid}: {exc.message}") from exc
-    except JWException as exc:
-        raise AuthenticationError(f"signature does not verify with {kid}") from exc
 
     expires = numeric_time(claims.get("exp"), "exp")
     if now >= expires + leeway:
@@ -225,13 +222,6 @@ async def verify_token(
         scopes=tuple(scope.split()) if isinstance(scope, str) else (),
         claims=claims,
     )
-
-
-@lru_cache(maxsize=1024)
-def _imported(public_jwk: str) -> jwk.JWK:
-    """The caller's public JWK (JSON with sorted keys) imported once: jwcrypto's import cost more than the signature
-    check itself (bench/negotiation.py); the key material is the cache key, so a rotated key is a new entry."""
-    return public_key_from_jwk(json.loads(public_jwk))
 
 
 def _protected_header(token: str) -> dict[str, Any]:

@@ -107,7 +107,7 @@ async def test_signature_by_another_key_rejected(caller: ParticipantIdentity) ->
 
 
 async def test_rotated_key_under_the_same_kid_is_the_one_checked(caller: ParticipantIdentity) -> None:
-    # Imported keys are reused by their key material (tokens._imported): after a rotation that keeps the kid, the
+    # Keys are reused by their key material (jose.public_key): after a rotation that keeps the kid, the
     # new document's key is used, and a token of the old key no longer verifies.
     rotated = make_identity()  # same DID and kid, new key
     old_token, new_token = issue_token(caller, VERIFIER, now=NOW), issue_token(rotated, VERIFIER, now=NOW)
