@@ -1,8 +1,9 @@
 """The HTTP client for talking to peers: DSP messages with a DCP self-issued token on every request.
 
-All outbound traffic to URLs chosen by others goes through :class:`~connector.peer.egress.GuardedClient`. The
-client never raises on HTTP status codes: the outbox worker decides what a 4xx or 5xx means for the process
-(DSP 2025-1 §negotiation/§transfer HTTPS binding: 200/201 ACK, 400 rejected, 404 unknown or unauthorized).
+All outbound traffic to URLs chosen by others goes through :class:`~connector.peer.egress.GuardedClient` (DSP
+messages through its aiohttp exchange, :mod:`connector.peer.session`). The client never raises on HTTP status codes:
+the outbox worker decides what a 4xx or 5xx means for the process (DSP 2025-1 §negotiation/§transfer HTTPS binding:
+200/201 ACK, 400 rejected, 404 unknown or unauthorized).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ class PeerClient:
         raw: tuple[bytes, str] | None = None,
     ) -> PeerResponse:
         """Send one request; ``audience`` (the peer's DID) adds our self-issued token. ``body`` is sent as JSON,
-        ``raw`` as (bytes, content type). Raises PeerUnreachable.
+        ``raw`` as (bytes, content type). Raises PeerUnreachable, or EgressDenied when the URL or a redirect points
+        where the egress policy forbids.
 
         A request that dies on an established connection before any answer (the peer closed a pooled keep-alive
         connection as we reused it) is sent once more on a new connection, with a fresh token (its ``jti`` must
