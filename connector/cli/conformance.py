@@ -47,14 +47,16 @@ STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 async def _probe(settings: ConnectorSettings, peer_url: str, peer_id: str | None) -> tuple[list[Check], Findings]:
     identity = load_identity(settings, now=dt.datetime.now(dt.UTC))
     http = http_client()
+    policy = EgressPolicy.from_strings(
+        allow_private=settings.egress_allow_private, networks=settings.egress_allowed_networks
+    )
+    guarded = GuardedClient(http, policy)
     try:
-        policy = EgressPolicy.from_strings(
-            allow_private=settings.egress_allow_private, networks=settings.egress_allowed_networks
-        )
-        peers = PeerClient(identity, GuardedClient(http, policy), clock=lambda: dt.datetime.now(dt.UTC))
+        peers = PeerClient(identity, guarded, clock=lambda: dt.datetime.now(dt.UTC))
         probe = ConformanceProbe(peers, peer_url, peer_id=peer_id)
         return await probe.run(), probe.findings
     finally:
+        await guarded.aclose()
         await http.aclose()
 
 

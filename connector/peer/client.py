@@ -1,8 +1,9 @@
 """The HTTP client for talking to peers: DSP messages with a DCP self-issued token on every request.
 
-All outbound traffic to URLs chosen by others goes through :class:`~connector.peer.egress.GuardedClient`. The
-client never raises on HTTP status codes: the outbox worker decides what a 4xx or 5xx means for the process
-(DSP 2025-1 §negotiation/§transfer HTTPS binding: 200/201 ACK, 400 rejected, 404 unknown or unauthorized).
+All outbound traffic to URLs chosen by others goes through :class:`~connector.peer.egress.GuardedClient` (DSP
+messages through its aiohttp exchange, :mod:`connector.peer.session`). The client never raises on HTTP status codes:
+the outbox worker decides what a 4xx or 5xx means for the process (DSP 2025-1 §negotiation/§transfer HTTPS binding:
+200/201 ACK, 400 rejected, 404 unknown or unauthorized).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from connector.errors import ConnectorError
 from connector.identity.participant import ParticipantIdentity
 from connector.identity.tokens import issue_token
-from connector.peer.egress import EgressDenied, GuardedClient
+from connector.peer.egress import GuardedClient
+from connector.peer.session import Exchanged, ExchangeFailed, StaleConnection
 
 #: Largest answer body read from a peer (a DSP ACK or catalog page).
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -31,7 +31,7 @@ GRANT_REUSE = dt.timedelta(seconds=60)
 DSP_BASE_REUSE = dt.timedelta(seconds=30)
 CACHE_SIZE = 10_000
 #: Errors of a request on a connection the peer closed under us: no answer was read, so it is sent once more.
-STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+STALE_CONNECTION = (StaleConnection,)
 
 
 class PeerUnreachable(ConnectorError):
@@ -105,7 +105,8 @@ class PeerClient:
         raw: tuple[bytes, str] | None = None,
     ) -> PeerResponse:
         """Send one request; ``audience`` (the peer's DID) adds our self-issued token. ``body`` is sent as JSON,
-        ``raw`` as (bytes, content type). Raises PeerUnreachable.
+        ``raw`` as (bytes, content type). Raises PeerUnreachable, or EgressDenied when the URL or a redirect points
+        where the egress policy forbids.
 
         A request that dies on an established connection before any answer (the peer closed a pooled keep-alive
         connection as we reused it) is sent once more on a new connection, with a fresh token (its ``jti`` must
@@ -128,35 +129,21 @@ class PeerClient:
                     audience, scopes=scopes, access_token=access_token
                 )
             try:
-                response = await self.http.request(
-                    method, url, headers=all_headers, content=content, stream=True, request_timeout=self.timeout
+                answer = await self.http.exchange(
+                    method,
+                    url,
+                    headers=all_headers,
+                    content=content,
+                    request_timeout=self.timeout,
+                    max_bytes=MAX_RESPONSE_BYTES,
                 )
                 break
-            except EgressDenied:
-                raise
             except STALE_CONNECTION as exc:
                 if attempt == 2:
-                    raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-            except httpx.HTTPError as exc:
-                raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-        try:
-            received = bytearray()
-            async for chunk in response.aiter_bytes():
-                received.extend(chunk)
-                if len(received) > MAX_RESPONSE_BYTES:
-                    raise PeerUnreachable(f"{method} {url}: answer larger than {MAX_RESPONSE_BYTES} bytes")
-        except httpx.HTTPError as exc:
-            raise PeerUnreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-        finally:
-            await response.aclose()
-        text = received.decode("utf-8", errors="replace")
-        try:
-            parsed = json.loads(text) if text.strip() else None
-        except ValueError:
-            parsed = None
-        return PeerResponse(
-            status=response.status_code, body=parsed, text=text[:2000], headers=dict(response.headers.items())
-        )
+                    raise PeerUnreachable(f"{method} {url}: {exc}") from exc
+            except ExchangeFailed as exc:
+                raise PeerUnreachable(f"{method} {url}: {exc}") from exc
+        return _peer_response(answer)
 
     async def dsp_base(self, root_url: str) -> str:
         """The DSP 2025-1 base URL of a connector: ``root`` + the ``path`` its ``/.well-known/dspace-version``
@@ -186,3 +173,12 @@ class PeerClient:
             f"{[e.get('version') for e in answer.body.get('protocolVersions', []) if isinstance(e, Mapping)]})",
             code="dsp-version-unsupported",
         )
+
+
+def _peer_response(answer: Exchanged) -> PeerResponse:
+    text = answer.body.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text) if text.strip() else None
+    except ValueError:
+        parsed = None
+    return PeerResponse(status=answer.status, body=parsed, text=text[:2000], headers=answer.headers)

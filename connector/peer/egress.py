@@ -14,20 +14,26 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+import yarl
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from connector.errors import ConnectorError
 from connector.peer.bulk import BulkError, BulkResponse, Timeouts, open_response
+from connector.peer.session import Exchanged, PeerSession
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Redirects followed at most (each re-checked).
 MAX_REDIRECTS = 3
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: What aiohttp's resolver hands to the connection: numeric host and port, so nothing is looked up a second time.
+_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 
 
 class EgressDenied(ConnectorError):
@@ -55,26 +61,35 @@ class EgressPolicy:
             return not address.is_multicast and not address.is_unspecified
         return address.is_global and not address.is_multicast
 
+    def check_target(self, url: str, scheme: str, host: str | None) -> str:
+        """The host of ``url`` (given as parsed by the caller's HTTP library) when its scheme is allowed and it has
+        one; raise :class:`EgressDenied`."""
+        if scheme not in self.allowed_schemes:
+            raise EgressDenied(f"{url}: scheme {scheme!r} is not allowed for outbound requests")
+        if not host:
+            raise EgressDenied(f"{url}: no host")
+        return host
+
+    def check_addresses(self, url: str, host: str, addresses: Sequence[IpAddress]) -> None:
+        """Raise :class:`EgressDenied` when ANY of the addresses ``host`` resolves to is forbidden: an attacker
+        controls which one a client would pick."""
+        for address in addresses:
+            if not self.address_allowed(address):
+                raise EgressDenied(
+                    f"{url}: {host} resolves to {address}, a loopback/private/link-local or reserved address; "
+                    f'allow it with egress_allow_private = true or egress_allowed_networks = ["{address}/32"]'
+                )
+
     async def resolve(self, url: str) -> tuple[str, IpAddress]:
         """Check ``url`` and return its host with the first permitted address; raise :class:`EgressDenied`."""
         parts = urlsplit(url)
-        if parts.scheme not in self.allowed_schemes:
-            raise EgressDenied(f"{url}: scheme {parts.scheme!r} is not allowed for outbound requests")
-        host = parts.hostname
-        if not host:
-            raise EgressDenied(f"{url}: no host")
+        host = self.check_target(url, parts.scheme, parts.hostname)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             addresses = await lookup(host, port)
         except OSError as exc:
             raise EgressDenied(f"{url}: cannot resolve host {host!r} ({exc.strerror or exc})") from exc
-        denied = [a for a in addresses if not self.address_allowed(a)]
-        if denied:
-            # Refuse when ANY address is forbidden: an attacker controls which one a client would pick.
-            raise EgressDenied(
-                f"{url}: {host} resolves to {denied[0]}, a loopback/private/link-local or reserved address; "
-                f'allow it with egress_allow_private = true or egress_allowed_networks = ["{denied[0]}/32"]'
-            )
+        self.check_addresses(url, host, addresses)
         return host, addresses[0]
 
 
@@ -86,6 +101,53 @@ async def lookup(host: str, port: int) -> list[IpAddress]:
         pass
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+class HostRefused(EgressDenied):
+    """Raised by :class:`EgressResolver`, which sees a host but not the URL; :meth:`GuardedClient.exchange` restates
+    it with the URL (the message :meth:`EgressPolicy.resolve` gives)."""
+
+    def __init__(self, host: str, addresses: Sequence[IpAddress]) -> None:
+        super().__init__(f"{host} resolves to a forbidden address ({', '.join(map(str, addresses))})")
+        self.host = host
+        self.addresses = tuple(addresses)
+
+
+class EgressResolver(AbstractResolver):
+    """aiohttp's resolver under an :class:`EgressPolicy`: a host name resolves to all its addresses or, when any of
+    them is forbidden, to :class:`HostRefused` (an ``OSError`` of the lookup is left to aiohttp, which reports it as a
+    failed connection; any other exception comes out of the request unchanged). aiohttp connects to the addresses
+    returned here and to no other, so the checked address is the one used. IP literals never get here."""
+
+    def __init__(self, policy: EgressPolicy) -> None:
+        self.policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await lookup(host, port)
+        if not all(self.policy.address_allowed(a) for a in addresses):
+            raise HostRefused(host, addresses)
+        results: list[ResolveResult] = []
+        for address in addresses:
+            found = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+            if family in (socket.AF_UNSPEC, found):
+                results.append(
+                    {
+                        "hostname": host,
+                        "host": str(address),
+                        "port": port,
+                        "family": found,
+                        "proto": 0,
+                        "flags": _NUMERIC,
+                    }
+                )
+        if not results:
+            raise OSError(f"{host} has no {family.name} address")
+        return results
+
+    async def close(self) -> None:
+        pass
 
 
 def pinned_request(
@@ -119,7 +181,10 @@ def pinned_request(
 
 class GuardedClient:
     """An httpx client wrapper that applies an :class:`EgressPolicy` to every request and every redirect; bulk
-    bodies (:meth:`stream`) go through the lean client of :mod:`connector.peer.bulk` under the same policy."""
+    bodies (:meth:`stream`) go through the lean client of :mod:`connector.peer.bulk` and DSP messages
+    (:meth:`exchange`) through the aiohttp session of :mod:`connector.peer.session`, under the same policy.
+
+    :meth:`aclose` closes the aiohttp session; the httpx client belongs to whoever passed it in."""
 
     def __init__(
         self, client: httpx.AsyncClient, policy: EgressPolicy, *, ssl_context: ssl.SSLContext | None = None
@@ -127,6 +192,58 @@ class GuardedClient:
         self.client = client
         self.policy = policy
         self.ssl_context = ssl_context
+        self._session = PeerSession(EgressResolver(policy), ssl_context=ssl_context)
+
+    async def aclose(self) -> None:
+        await self._session.aclose()
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        request_timeout: float,
+        max_bytes: int,
+    ) -> Exchanged:
+        """Send one request and read its whole answer (at most ``max_bytes``), following up to
+        :data:`MAX_REDIRECTS` redirects, each target checked again; ``request_timeout`` bounds each hop.
+
+        Raises :class:`EgressDenied`, or :class:`~connector.peer.session.ExchangeFailed` (its subclass
+        :class:`~connector.peer.session.StaleConnection` when the request may be sent once more)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            self._check_literal(url)
+            try:
+                answer = await self._session.send(
+                    method, url, headers=headers, content=content, request_timeout=request_timeout, max_bytes=max_bytes
+                )
+            except HostRefused as refused:
+                self.policy.check_addresses(url, refused.host, refused.addresses)
+                raise  # not reached: the resolver refused only what the policy forbids
+            location = answer.headers.get("location")
+            if answer.status not in REDIRECT_STATUSES or location is None:
+                return answer
+            url = urljoin(url, location)
+            if answer.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, content = "GET", None
+        raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def _check_literal(self, url: str) -> None:
+        """Check the scheme and host of ``url`` as aiohttp will see them and, when aiohttp takes the host for an IP
+        address (then it skips the resolver and connects straight to it), that address.
+
+        aiohttp's test is loose (digits and dots, or any colon) and the operating system accepts forms like
+        ``127.1``; anything that test catches must be a plain address, or it is refused."""
+        parsed = yarl.URL(url)
+        host = self.policy.check_target(url, parsed.scheme, parsed.raw_host)
+        if ":" not in host and not host.replace(".", "").isdigit():
+            return
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise EgressDenied(f"{url}: {host!r} is not a plain IP address") from None
+        self.policy.check_addresses(url, host, [address])
 
     async def request(
         self,

@@ -1,6 +1,6 @@
 """Builds a connector's services from its settings: the composition root below the HTTP layer.
 
-Everything with a lifetime (store, HTTP client) is opened here and closed by :meth:`Connector.aclose`.
+Everything with a lifetime (store, HTTP clients) is opened here and closed by :meth:`Connector.aclose`.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class Connector:
 
     async def aclose(self) -> None:
         await self.runtime.store.close()
+        await self.runtime.peers.http.aclose()  # the DSP session (aiohttp) of PeerClient
         await self._http.aclose()  # type: ignore[attr-defined]
 
 

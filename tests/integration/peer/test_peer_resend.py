@@ -64,8 +64,10 @@ def jti(token: str) -> str:
 async def test_a_request_the_peer_hung_up_on_is_resent_once_with_a_fresh_token() -> None:
     tokens: list[str] = []
     async with http_client() as http, peer(1, tokens) as url:
-        peers = PeerClient(identity(), GuardedClient(http, EgressPolicy(allow_private=True)), clock=lambda: NOW)
+        guarded = GuardedClient(http, EgressPolicy(allow_private=True))
+        peers = PeerClient(identity(), guarded, clock=lambda: NOW)
         response = await peers.send("POST", url, audience="did:web:peer", body={"@type": "X"})
+        await guarded.aclose()
     assert response.status == 200
     assert response.body == {"ok": True}
     assert len(tokens) == 2
@@ -75,7 +77,9 @@ async def test_a_request_the_peer_hung_up_on_is_resent_once_with_a_fresh_token()
 async def test_a_peer_that_keeps_hanging_up_is_unreachable_after_the_second_try() -> None:
     tokens: list[str] = []
     async with http_client() as http, peer(10, tokens) as url:
-        peers = PeerClient(identity(), GuardedClient(http, EgressPolicy(allow_private=True)), clock=lambda: NOW)
-        with pytest.raises(PeerUnreachable, match=r"RemoteProtocolError|ReadError"):
+        guarded = GuardedClient(http, EgressPolicy(allow_private=True))
+        peers = PeerClient(identity(), guarded, clock=lambda: NOW)
+        with pytest.raises(PeerUnreachable, match=r"POST http://127\.0\.0\.1:\d+/dsp/x: ServerDisconnectedError"):
             await peers.send("POST", url, audience="did:web:peer", body={})
+        await guarded.aclose()
     assert len(tokens) == 2
