@@ -23,7 +23,7 @@ from connector.dataplane.ledger import LedgerError
 from connector.domain import Agreement
 from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.services.assembly import Connector
-from connector.services.events import Event
+from connector.services.events import Event, Watch
 from connector.services.negotiations import negotiation_json
 from connector.services.transfers import transfer_json
 from connector.services.usage.access import AccessDenied
@@ -86,7 +86,7 @@ def agreement_json(a: Agreement) -> dict[str, Any]:
 
 async def _wait(c: Connector, kind: str, process_id: str, until: set[str], seconds: float) -> None:
     """Wait (server side) until the process reaches one of ``until`` or ``seconds`` pass."""
-    async with c.runtime.events.subscribe() as queue:
+    async with c.runtime.events.subscribe(Watch(kind, process_id)) as queue:
         async with c.runtime.store.transaction() as tx:
             current = (
                 (await tx.negotiations.get(process_id)).state
@@ -141,10 +141,12 @@ def router(get: Callable[[], Connector]) -> APIRouter:
                 return 201, negotiation_json(n)
             # Subscribed before the negotiation exists, so no event can be missed: no read of the state first, and
             # the final state comes with its event (a read only after a timeout).
-            async with c.runtime.events.subscribe() as queue:
+            watch = Watch("negotiation")
+            async with c.runtime.events.subscribe(watch) as queue:
                 n = await c.negotiations.start(
                     provider_address=peer.dsp_base, provider_did=peer.participant_id, offer=offer, asset_id=dataset_id
                 )
+                watch.process_id = n.id
                 final = await _reached(queue, "negotiation", n.id, {"FINALIZED", "TERMINATED"}, wait)
             if final is None:
                 async with c.runtime.store.transaction() as tx:
@@ -202,13 +204,15 @@ def router(get: Callable[[], Connector]) -> APIRouter:
 
         async def produce() -> tuple[int, Any]:
             until = {"STARTED", "COMPLETED", "TERMINATED"}
-            async with c.runtime.events.subscribe() as queue:  # before the transfer exists: no event is missed
+            watch = Watch("transfer")
+            async with c.runtime.events.subscribe(watch) as queue:  # before the transfer exists: no event is missed
                 t = await c.transfers.start(
                     agreement_id=body.agreement_id,
                     format=body.format,
                     data_address=body.data_address,
                     inbox=request.app.state.usage.inbox.data_address,
                 )
+                watch.process_id = t.id
                 if not wait or t.state.value in until:
                     return 201, transfer_json(t)
                 final = await _reached(queue, "transfer", t.id, until, wait)
