@@ -76,6 +76,7 @@ def create_app(
         c.delivery.on_push_started = usage.push.started
         usage.start()
         runner = OutboxRunner(c.runtime, c.delivery, retry or RetryPolicy(lease_seconds=settings.outbox_lease_seconds))
+        c.runtime.dispatcher = runner
         tasks = [asyncio.create_task(runner.run(), name="outbox")]
         if settings.tck:  # TCK mode (docs/tck.md): seeds + scripted reactions instead of automatic steps
             c.runtime.behaviour = tck_behaviour(c.runtime.behaviour)
@@ -93,6 +94,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            c.runtime.dispatcher = None  # messages enqueued from now on are claimed by the next worker
             await runner.stop()
             await usage.aclose()
             await c.aclose()

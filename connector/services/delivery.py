@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from connector.domain import Agreement, Negotiation, OutboxMessage, ProcessError, ProcessKind, TransferProcess
@@ -26,9 +25,10 @@ from connector.dsp import negotiation as negotiation_machine
 from connector.dsp import transfer as transfer_machine
 from connector.dsp.states import NegotiationMessageKind, NegotiationState, Role, TransferMessageKind, TransferState
 from connector.peer.client import PeerResponse
+from connector.services.dispatch import Route
 from connector.services.events import Event
 from connector.services.negotiations import negotiation_json
-from connector.services.outbox import complete, negotiation_message, transfer_message
+from connector.services.outbox import complete, negotiation_message, send, transfer_message
 from connector.services.runtime import Runtime
 from connector.services.transfers import transfer_json
 from connector.store.errors import NotFound
@@ -43,12 +43,6 @@ RETRYABLE_STATUS = frozenset({404, 408, 409, 425, 429})
 NO_PID = "the provider's ACK carries no providerPid"
 
 StartedHook = Callable[[TransferProcess], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Route:
-    audience: str
-    message: OutboxMessage
 
 
 class Delivery:
@@ -174,7 +168,7 @@ class Delivery:
                 and process.consumer_pid
             ):
                 # Tell the peer, where possible, that we consider the process terminated (states diverged).
-                await tx.outbox.enqueue(_termination(self.rt, updated, code, reason))
+                await send(self.rt, tx, updated, _termination(self.rt, updated, code, reason))
         if event is not None:
             self.rt.events.publish(event)
         self.rt.outbox_ready.set()

@@ -40,7 +40,7 @@ from connector.errors import ConnectorError
 from connector.services.caller import Caller
 from connector.services.events import Event
 from connector.services.offers import OfferNotFound, dsp_offer, offer_id, parse_offer_id
-from connector.services.outbox import negotiation_message
+from connector.services.outbox import negotiation_message, send
 from connector.services.runtime import Runtime
 from connector.store.errors import NotFound
 from connector.store.protocols import Transaction
@@ -213,7 +213,7 @@ class Negotiations:
             consumer_pid=n.consumer_pid or "",
             event_type=NegotiationEventType.FINALIZED,
         )
-        await tx.outbox.enqueue(negotiation_message(self.rt, n, event, paths.CALLBACK_NEGOTIATION_EVENTS))
+        await send(self.rt, tx, n, negotiation_message(self.rt, n, event, paths.CALLBACK_NEGOTIATION_EVENTS))
         return n, True
 
     async def on_termination(
@@ -322,7 +322,7 @@ class Negotiations:
         message = ContractAgreementMessage(
             provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or "", agreement=body
         )
-        await tx.outbox.enqueue(negotiation_message(self.rt, n, message, paths.CALLBACK_NEGOTIATION_AGREEMENT))
+        await send(self.rt, tx, n, negotiation_message(self.rt, n, message, paths.CALLBACK_NEGOTIATION_AGREEMENT))
         return n, True
 
     async def _terminate(
@@ -336,7 +336,7 @@ class Negotiations:
             provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or "", code=code, reason=[reason]
         )
         path = paths.CALLBACK_NEGOTIATION_TERMINATION if n.role is Role.PROVIDER else paths.NEGOTIATION_TERMINATION
-        await tx.outbox.enqueue(negotiation_message(self.rt, n, message, path))
+        await send(self.rt, tx, n, negotiation_message(self.rt, n, message, path))
         return n
 
     # -- consumer: inbound callbacks -----------------------------------------------------------------------------
@@ -390,7 +390,7 @@ class Negotiations:
         verification = ContractAgreementVerificationMessage(
             provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or ""
         )
-        await tx.outbox.enqueue(negotiation_message(self.rt, n, verification, paths.NEGOTIATION_VERIFICATION))
+        await send(self.rt, tx, n, negotiation_message(self.rt, n, verification, paths.NEGOTIATION_VERIFICATION))
         return n, True
 
     def _agreement_problem(self, n: Negotiation, agreement: Mapping[str, Any], caller: Caller) -> str | None:
@@ -482,7 +482,7 @@ class Negotiations:
         )
         async with self.rt.store.transaction() as tx:
             await tx.negotiations.add(n)
-            await tx.outbox.enqueue(negotiation_message(self.rt, n, message, paths.NEGOTIATION_INITIAL_REQUEST))
+            await send(self.rt, tx, n, negotiation_message(self.rt, n, message, paths.NEGOTIATION_INITIAL_REQUEST))
         self._after_commit(n, sent=True)
         return n
 
@@ -517,7 +517,7 @@ class Negotiations:
             consumer_pid=n.consumer_pid or "",
             event_type=NegotiationEventType.ACCEPTED,
         )
-        await tx.outbox.enqueue(negotiation_message(self.rt, n, event, paths.NEGOTIATION_EVENTS))
+        await send(self.rt, tx, n, negotiation_message(self.rt, n, event, paths.NEGOTIATION_EVENTS))
         return n, True
 
     async def counter(self, negotiation_id: str, offer: Mapping[str, Any]) -> Negotiation:
@@ -542,7 +542,7 @@ class Negotiations:
                 )
                 path = paths.CALLBACK_NEGOTIATION_OFFERS
             n = await tx.negotiations.update(n.evolve(offers=(*n.offers, body), pending=False))
-            await tx.outbox.enqueue(negotiation_message(self.rt, n, message, path))
+            await send(self.rt, tx, n, negotiation_message(self.rt, n, message, path))
         self._after_commit(n, sent=True)
         return n
 

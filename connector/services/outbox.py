@@ -8,6 +8,7 @@ receiver uses.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -17,7 +18,28 @@ from typing import Any
 from connector.domain import Negotiation, OutboxMessage, ProcessKind, TransferProcess
 from connector.dsp import encode_message, paths
 from connector.dsp.wire import DspModel
+from connector.services.dispatch import Route
 from connector.services.runtime import Runtime
+from connector.store.protocols import Transaction
+
+
+async def send(rt: Runtime, tx: Transaction, process: Negotiation | TransferProcess, message: OutboxMessage) -> None:
+    """Enqueue ``message`` of ``process`` in ``tx``. When it is the next of its process (none pending before it) and
+    an outbox worker runs here, it is written leased to that worker and handed over once ``tx`` commits
+    (``services.dispatch``); otherwise the worker claims it in turn. The caller still sets ``rt.outbox_ready``
+    after the commit, as for any enqueued message."""
+    dispatcher = rt.dispatcher
+    if dispatcher is None or await tx.outbox.has_pending(message.process_kind, message.process_id):
+        await tx.outbox.enqueue(message)
+        return
+    leased = message.evolve(
+        lease_owner=dispatcher.owner,
+        lease_expires_at=rt.now() + dt.timedelta(seconds=dispatcher.lease_seconds),
+        attempts=message.attempts + 1,
+    )
+    await tx.outbox.enqueue(leased)
+    route = Route(process.counter_party_id, complete(leased, process))
+    tx.after_commit(lambda: dispatcher.handoff(route))
 
 
 def negotiation_message(rt: Runtime, negotiation: Negotiation, message: DspModel, path: str) -> OutboxMessage:

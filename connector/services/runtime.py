@@ -15,6 +15,7 @@ from connector.identity.claims import ClaimsResolver
 from connector.identity.participant import ParticipantIdentity
 from connector.identity.wallet import Wallet
 from connector.peer.client import PeerClient
+from connector.services.dispatch import Dispatcher
 from connector.services.events import EventBus
 from connector.services.policy_engine import PolicyEngine
 from connector.store.protocols import Store
@@ -68,6 +69,8 @@ class Runtime:
     dsp_base_url: str = ""
     #: Set whenever an outbound message was committed: wakes the outbox worker at once (event-driven latency).
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The running outbox worker, to which services hand a message that can go at once (``services.dispatch``).
+    dispatcher: Dispatcher | None = None
 
     def now(self) -> dt.datetime:
         return self.clock()

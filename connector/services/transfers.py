@@ -40,7 +40,7 @@ from connector.errors import ConnectorError
 from connector.services.caller import Caller
 from connector.services.events import Event
 from connector.services.negotiations import implied_ack
-from connector.services.outbox import transfer_message
+from connector.services.outbox import send, transfer_message
 from connector.services.runtime import Runtime
 from connector.services.usage.world import usage_world
 from connector.store.protocols import Transaction
@@ -238,7 +238,7 @@ class Transfers:
             provider_pid=t.provider_pid or "", consumer_pid=t.consumer_pid or "", data_address=address
         )
         t = await tx.transfers.update(t.evolve(pending=False))
-        await tx.outbox.enqueue(transfer_message(self.rt, t, message, paths.CALLBACK_TRANSFER_START))
+        await send(self.rt, tx, t, transfer_message(self.rt, t, message, paths.CALLBACK_TRANSFER_START))
         return t
 
     async def _terminate(
@@ -251,7 +251,7 @@ class Transfers:
             provider_pid=t.provider_pid or "", consumer_pid=t.consumer_pid or "", code=code, reason=[reason]
         )
         path = paths.CALLBACK_TRANSFER_TERMINATION if t.role is Role.PROVIDER else paths.TRANSFER_TERMINATION
-        await tx.outbox.enqueue(transfer_message(self.rt, t, message, path))
+        await send(self.rt, tx, t, transfer_message(self.rt, t, message, path))
         return t
 
     # -- both roles: inbound -----------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ class Transfers:
                 data_address=DataAddress.model_validate(data_address) if data_address else None,
             )
             await tx.transfers.add(t)
-            await tx.outbox.enqueue(transfer_message(self.rt, t, message, paths.TRANSFER_REQUEST))
+            await send(self.rt, tx, t, transfer_message(self.rt, t, message, paths.TRANSFER_REQUEST))
         self._after_commit(t, sent=True)
         return t
 
@@ -389,7 +389,7 @@ class Transfers:
                 else:
                     raise ConnectorError(f"unknown action {action!r}", code="bad-action")
                 machine.next_state(t.state, sender=t.role, kind=message.kind)  # refuse what the peer would refuse
-                await tx.outbox.enqueue(transfer_message(self.rt, t, message, path))
+                await send(self.rt, tx, t, transfer_message(self.rt, t, message, path))
         self._after_commit(t, sent=True)
         return t
 

@@ -13,6 +13,7 @@ Both implementations pass one contract test suite (``tests/integration/store``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -350,6 +351,11 @@ class Transaction(Protocol):
     def usage(self) -> UsageRepository: ...
     @property
     def obligations(self) -> ObligationRepository: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never when it rolls back); callbacks run in the
+        order they were added and must not raise."""
+        ...
 
 
 class Store(Protocol):

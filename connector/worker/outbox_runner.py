@@ -9,7 +9,9 @@ process is terminated with the reason. A termination to a peer that is down or f
 ends the process here as well but keeps trying (capped backoff) for ``termination_budget``: it is the peer's only
 way to learn the end. Latency is event-driven: services set
 ``runtime.outbox_ready`` after committing a message, and the runner claims at once; a slow poll only picks up
-retries that became due. Deliveries run concurrently (bounded), so one slow peer never blocks the others.
+retries that became due. A message that a service could write already leased to this worker (the next of its process)
+is handed over in memory after its commit instead (``services.dispatch``) and needs no claim. Deliveries run
+concurrently (bounded), so one slow peer never blocks the others.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from dataclasses import dataclass
 from connector.domain import OutboxMessage
 from connector.peer.client import PeerUnreachable
 from connector.peer.egress import EgressDenied
-from connector.services.delivery import RETRYABLE_STATUS, Delivery, Route
+from connector.services.delivery import RETRYABLE_STATUS, Delivery
+from connector.services.dispatch import Route
 from connector.services.outbox import missing_pids
 from connector.services.runtime import Runtime
 from connector.store.errors import Conflict
@@ -63,21 +66,38 @@ class OutboxRunner:
         self.owner = f"worker-{uuid.uuid4()}"
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.retry.concurrency)
+        self._handed: list[Route] = []
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.retry.lease_seconds
+
+    def handoff(self, route: Route) -> None:
+        """Deliver a committed message leased to us (``services.dispatch.Dispatcher``): next turn of :meth:`run`."""
+        self._handed.append(route)
+        self.rt.outbox_ready.set()
 
     async def run(self) -> None:
         """Run until cancelled."""
         while True:
             self.rt.outbox_ready.clear()
+            while self._handed:
+                handed, self._handed = self._handed, []
+                for route in handed:
+                    await self._start(route.message, route)
             claimed, wanted = await self._claim()
-            for message, audience in claimed:
-                await self._slots.acquire()
-                task = asyncio.create_task(self._deliver(message, audience))
-                self._inflight.add(task)
-                task.add_done_callback(self._done)
+            for message, route_or_none in claimed:
+                await self._start(message, route_or_none)
             if claimed and len(claimed) == wanted:
                 continue  # there may be more due messages; fewer than asked means none was left at the claim
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.rt.outbox_ready.wait(), timeout=self.retry.poll_seconds)
+
+    async def _start(self, message: OutboxMessage, route: Route | None) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._deliver(message, route))
+        self._inflight.add(task)
+        task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from connector.store.committed import run_committed
 from connector.store.errors import StoreError
 from connector.store.memory.catalog import MemoryAssets, MemoryContractDefinitions, MemoryPolicyDefinitions
 from connector.store.memory.outbox import MemoryOutbox
@@ -24,6 +25,7 @@ class MemoryTransaction:
     """The repositories of one memory transaction (see :class:`connector.store.protocols.Transaction`)."""
 
     def __init__(self, tables: Tables) -> None:
+        self.committed: list[Callable[[], None]] = []
         self.assets = MemoryAssets(tables)
         self.policies = MemoryPolicyDefinitions(tables)
         self.contract_definitions = MemoryContractDefinitions(tables)
@@ -36,6 +38,9 @@ class MemoryTransaction:
         self.ledger = MemoryLedger(tables)
         self.usage = MemoryUsage(tables)
         self.obligations = MemoryObligations(tables)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
 
 class MemoryStore:
@@ -52,11 +57,13 @@ class MemoryStore:
             raise StoreError("the memory store is closed")
         async with self._lock:
             snapshot = self._tables.snapshot()
+            tx = MemoryTransaction(self._tables)
             try:
-                yield MemoryTransaction(self._tables)
+                yield tx
             except BaseException:
                 self._tables.restore(snapshot)
                 raise
+        run_committed(tx.committed)
 
     async def remember_jti(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
         async with self.transaction() as tx:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from connector.store.committed import run_committed
 from connector.store.faults import kill_after_commit
 from connector.store.sql.catalog import SqlAssets, SqlContractDefinitions, SqlPolicyDefinitions
 from connector.store.sql.engine import create_engine
@@ -24,6 +25,7 @@ class SqlTransaction:
     """The repositories of one database transaction (see :class:`connector.store.protocols.Transaction`)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
+        self.committed: list[Callable[[], None]] = []
         self.assets = SqlAssets(conn)
         self.policies = SqlPolicyDefinitions(conn)
         self.contract_definitions = SqlContractDefinitions(conn)
@@ -36,6 +38,9 @@ class SqlTransaction:
         self.ledger = SqlLedger(conn)
         self.usage = SqlUsage(conn)
         self.obligations = SqlObligations(conn)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
 
 #: Set while this task holds the in-process SQLite write turn (a nested transaction then does not queue for it).
@@ -74,18 +79,21 @@ class SqlStore:
         """Commit when the block exits normally; roll back (nothing persisted) when it raises."""
         if self._turn is None or _HOLDING_TURN.get():
             async with self._engine.connect() as conn, conn.begin():
-                yield SqlTransaction(conn)
+                tx = SqlTransaction(conn)
+                yield tx
         else:
             async with self._turn:
                 holding = _HOLDING_TURN.set(True)
                 try:
                     conn = await self._turn_connection()
                     async with conn.begin():
-                        yield SqlTransaction(conn)
+                        tx = SqlTransaction(conn)
+                        yield tx
                 finally:
                     _HOLDING_TURN.reset(holding)
         if self._after_commit is not None:
             self._after_commit()
+        run_committed(tx.committed)
 
     async def _turn_connection(self) -> AsyncConnection:
         """The held SQLite connection, ready for a new transaction (called with the turn held)."""

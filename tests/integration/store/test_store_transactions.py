@@ -77,3 +77,30 @@ async def test_committed_work_is_visible_to_another_store_on_the_same_database(b
         await tx.assets.add(asset)
     async with second.transaction() as tx:
         assert await tx.assets.get(asset.id) == asset
+
+
+async def test_after_commit_callbacks_run_in_order_once_committed_and_never_on_rollback(store: Store, make) -> None:
+    calls: list[str] = []
+
+    def failing() -> None:
+        calls.append("failing")
+        raise RuntimeError("a broken callback")
+
+    async with store.transaction() as tx:
+        await tx.assets.add(make.asset())
+        tx.after_commit(lambda: calls.append("first"))
+        tx.after_commit(failing)  # logged; the others still run
+        tx.after_commit(lambda: calls.append("second"))
+        assert calls == []
+    assert calls == ["first", "failing", "second"]
+
+    calls.clear()
+
+    async def aborted() -> None:
+        async with store.transaction() as tx:
+            tx.after_commit(lambda: calls.append("rolled back"))
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        await aborted()
+    assert calls == []

@@ -1,0 +1,119 @@
+"""Handing committed messages to the outbox worker (services.dispatch): the next message of a process is written
+leased to the worker and handed over only after the commit; one that waits behind another is left to the claim."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from connector.domain import Negotiation
+from connector.dsp import ContractNegotiationTerminationMessage, paths
+from connector.dsp.states import NegotiationState, Role
+from connector.services.delivery import Delivery
+from connector.services.outbox import negotiation_message, send
+from connector.services.runtime import Runtime
+from connector.store import MemoryStore
+from connector.worker.outbox_runner import OutboxRunner, RetryPolicy
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def negotiation(**over: Any) -> Negotiation:
+    values: dict[str, Any] = {
+        "id": "n-1",
+        "role": Role.CONSUMER,
+        "consumer_pid": "urn:uuid:c",
+        "provider_pid": "urn:uuid:p",
+        "counter_party_id": "did:web:provider.example",
+        "counter_party_address": "https://provider.example/dsp",
+        "state": NegotiationState.REQUESTED,
+        "offers": ({"@type": "Offer", "@id": "urn:offer:1", "target": "asset-a"},),
+        "asset_id": "asset-a",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    return Negotiation(**{**values, **over})
+
+
+def wiring(*, with_worker: bool = True) -> tuple[Runtime, MemoryStore, OutboxRunner]:
+    store = MemoryStore()
+    rt = cast(Runtime, SimpleNamespace(now=lambda: T0, outbox_ready=asyncio.Event(), store=store, dispatcher=None))
+    runner = OutboxRunner(rt, cast(Delivery, SimpleNamespace()), RetryPolicy(lease_seconds=30))
+    if with_worker:
+        rt.dispatcher = runner
+    return rt, store, runner
+
+
+def termination(rt: Runtime, n: Negotiation) -> Any:
+    body = ContractNegotiationTerminationMessage(provider_pid="urn:uuid:p", consumer_pid="urn:uuid:c", code="x")
+    return negotiation_message(rt, n, body, paths.NEGOTIATION_TERMINATION)
+
+
+async def test_the_next_message_is_leased_and_handed_over_after_the_commit() -> None:
+    rt, store, runner = wiring()
+    n = negotiation()
+    message = termination(rt, n)
+    async with store.transaction() as tx:
+        await tx.negotiations.add(n)
+        await send(rt, tx, n, message)
+        assert runner._handed == []  # not before the commit
+    [route] = runner._handed
+    assert route.audience == "did:web:provider.example"
+    assert route.message.id == message.id
+    assert route.message.target_url == "https://provider.example/dsp/negotiations/urn:uuid:p/termination"
+    assert rt.outbox_ready.is_set()
+    async with store.transaction() as tx:
+        stored = await tx.outbox.get(message.id)
+        # leased like a claim: no other worker takes it while the lease holds
+        assert stored.lease_owner == runner.owner
+        assert stored.lease_expires_at == T0 + dt.timedelta(seconds=30)
+        assert stored.attempts == 1
+        assert await tx.outbox.claim("another-worker", now=T0, lease_seconds=30) == []
+
+
+async def test_a_rolled_back_message_is_neither_stored_nor_handed_over() -> None:
+    rt, store, runner = wiring()
+    n = negotiation()
+
+    async def failed_change() -> None:
+        async with store.transaction() as tx:
+            await tx.negotiations.add(n)
+            await send(rt, tx, n, termination(rt, n))
+            raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        await failed_change()
+    assert runner._handed == []
+    async with store.transaction() as tx:
+        assert not (await tx.outbox.list()).items
+
+
+async def test_a_message_behind_a_pending_one_waits_for_the_claim() -> None:
+    rt, store, runner = wiring()
+    n = negotiation()
+    first, second = termination(rt, n), termination(rt, n)
+    async with store.transaction() as tx:
+        await tx.negotiations.add(n)
+        await send(rt, tx, n, first)
+        await send(rt, tx, n, second)
+    assert [r.message.id for r in runner._handed] == [first.id]
+    async with store.transaction() as tx:
+        waiting = await tx.outbox.get(second.id)
+        assert waiting.lease_owner is None
+        assert waiting.attempts == 0
+
+
+async def test_without_a_worker_messages_are_only_enqueued() -> None:
+    rt, store, runner = wiring(with_worker=False)
+    n = negotiation()
+    message = termination(rt, n)
+    async with store.transaction() as tx:
+        await tx.negotiations.add(n)
+        await send(rt, tx, n, message)
+    assert runner._handed == []
+    async with store.transaction() as tx:
+        assert [m.id for m in await tx.outbox.claim("w", now=T0, lease_seconds=30)] == [message.id]
