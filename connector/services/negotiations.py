@@ -38,6 +38,7 @@ from connector.dsp import negotiation as machine
 from connector.dsp.states import NegotiationEventType, NegotiationMessageKind, NegotiationState, Role
 from connector.errors import ConnectorError
 from connector.services.caller import Caller
+from connector.services.conflicts import reapplied_on_conflict
 from connector.services.events import Event
 from connector.services.offers import OfferNotFound, dsp_offer, offer_id, parse_offer_id
 from connector.services.outbox import negotiation_message, send
@@ -122,6 +123,7 @@ class Negotiations:
 
     # -- provider: inbound -------------------------------------------------------------------------------------
 
+    @reapplied_on_conflict
     async def on_initial_request(self, caller: Caller, msg: ContractRequestMessage) -> tuple[ContractNegotiation, int]:
         """``POST /negotiations/request``: create (or, repeated, return) the negotiation, decide, answer 201."""
         now = self.rt.now()
@@ -151,6 +153,7 @@ class Negotiations:
         self._after_commit(n, sent=sent)
         return _wire(n), 201
 
+    @reapplied_on_conflict
     async def on_counter_request(
         self, caller: Caller, provider_pid: str, msg: ContractRequestMessage
     ) -> ContractNegotiation:
@@ -167,6 +170,7 @@ class Negotiations:
         self._after_commit(n, sent=sent)
         return _wire(n)
 
+    @reapplied_on_conflict
     async def on_accepted(
         self, caller: Caller, provider_pid: str, msg: ContractNegotiationEventMessage
     ) -> ContractNegotiation:
@@ -187,6 +191,7 @@ class Negotiations:
         self._after_commit(n, sent=sent)
         return _wire(n)
 
+    @reapplied_on_conflict
     async def on_verification(
         self, caller: Caller, provider_pid: str, msg: ContractAgreementVerificationMessage
     ) -> ContractNegotiation:
@@ -216,6 +221,7 @@ class Negotiations:
         await send(self.rt, tx, n, negotiation_message(self.rt, n, event, paths.CALLBACK_NEGOTIATION_EVENTS))
         return n, True
 
+    @reapplied_on_conflict
     async def on_termination(
         self, caller: Caller, role: Role, pid: str, msg: ContractNegotiationTerminationMessage
     ) -> ContractNegotiation:
@@ -341,6 +347,7 @@ class Negotiations:
 
     # -- consumer: inbound callbacks -----------------------------------------------------------------------------
 
+    @reapplied_on_conflict
     async def on_offer(self, caller: Caller, consumer_pid: str, msg: ContractOfferMessage) -> ContractNegotiation:
         """``POST :callback/negotiations/:consumerPid/offers``: a provider counter-offer; waits for our decision."""
         async with self.rt.store.transaction() as tx:
@@ -355,6 +362,7 @@ class Negotiations:
         self._after_commit(n, sent=sent)
         return _wire(n)
 
+    @reapplied_on_conflict
     async def on_agreement(
         self, caller: Caller, consumer_pid: str, msg: ContractAgreementMessage
     ) -> ContractNegotiation:
@@ -411,6 +419,7 @@ class Negotiations:
             return f"the agreement's policy cannot be read: {exc}"
         return None
 
+    @reapplied_on_conflict
     async def on_finalized(
         self, caller: Caller, consumer_pid: str, msg: ContractNegotiationEventMessage
     ) -> ContractNegotiation:
@@ -425,6 +434,7 @@ class Negotiations:
         self._after_commit(n, sent=False)
         return _wire(n)
 
+    @reapplied_on_conflict
     async def on_initial_offer(self, caller: Caller, msg: ContractOfferMessage) -> tuple[ContractNegotiation, int]:
         """``POST /negotiations/offers``: a provider-initiated negotiation (kept pending for an operator)."""
         now = self.rt.now()

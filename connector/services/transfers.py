@@ -38,6 +38,7 @@ from connector.dsp import transfer as machine
 from connector.dsp.states import NegotiationState, Role, TransferMessageKind, TransferState
 from connector.errors import ConnectorError
 from connector.services.caller import Caller
+from connector.services.conflicts import reapplied_on_conflict
 from connector.services.events import Event
 from connector.services.negotiations import implied_ack
 from connector.services.outbox import send, transfer_message
@@ -124,6 +125,7 @@ class Transfers:
 
     # -- provider: inbound -------------------------------------------------------------------------------------
 
+    @reapplied_on_conflict
     async def on_request(self, caller: Caller, msg: TransferRequestMessage) -> tuple[WireTransferProcess, int]:
         """``POST /transfers/request`` (201): check the agreement and the transfer-scope policy, then start."""
         if msg.format not in FORMATS:
@@ -256,6 +258,7 @@ class Transfers:
 
     # -- both roles: inbound -----------------------------------------------------------------------------------
 
+    @reapplied_on_conflict
     async def on_message(
         self,
         caller: Caller,

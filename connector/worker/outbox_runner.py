@@ -172,12 +172,21 @@ class OutboxRunner:
             await self._settle(
                 lambda: self.delivery.still_terminating(message, error=error, next_attempt_at=next_at, owner=self.owner)
             )
+            self._wake_at(next_at)
             return
         try:
             async with self.rt.store.transaction() as tx:
                 await tx.outbox.reschedule(message.id, next_attempt_at=next_at, error=error, owner=self.owner)
         except Conflict:
             log.warning("lost the lease of %s while rescheduling", message.id)
+            return
+        self._wake_at(next_at)
+
+    def _wake_at(self, when: dt.datetime) -> None:
+        """Claim again when a retry becomes due rather than at the next poll (a 250 ms backoff would otherwise wait
+        up to ``poll_seconds``)."""
+        delay = max(0.0, (when - self.rt.now()).total_seconds())
+        asyncio.get_running_loop().call_later(delay, self.rt.outbox_ready.set)
 
     def _keeps_trying(self, message: OutboxMessage) -> bool:
         """A termination to an unavailable peer is retried for ``termination_budget``."""

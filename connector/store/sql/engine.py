@@ -46,6 +46,12 @@ from connector.store.sql.url import async_url
 SQLITE_LOCK_WAIT = 30.0
 #: SQLite's own busy timeout, in milliseconds: the longest the event loop blocks on another process's lock.
 SQLITE_BUSY_TIMEOUT_MS = 20
+#: PostgreSQL connections kept open, and how many more may be opened under load (closed again when returned).
+#: SQLAlchemy's defaults (5 + 10) made a loaded connector open and close a connection for most transactions (TLS
+#: handshake, authentication, a server process forked, and every statement prepared again on it): bench/negotiation.py
+#: with 16 clients spent a third of a connector's CPU in asyncpg. The outbox worker alone runs up to 32 deliveries.
+PG_POOL_SIZE = 32
+PG_MAX_OVERFLOW = 16
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -53,7 +59,7 @@ def create_engine(url: str) -> AsyncEngine:
     full_url = async_url(url)
     codec: dict[str, Any] = {"json_serializer": json_text}
     if not full_url.startswith("sqlite"):
-        return create_async_engine(full_url, **codec)
+        return create_async_engine(full_url, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW, **codec)
     parsed = make_url(full_url)
     args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
     engine = create_async_engine(full_url, async_creator=partial(_connect_inline, *args, **kwargs), **codec)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -42,3 +44,12 @@ async def test_a_lost_lease_is_given_up_after_a_few_tries(caplog: Any) -> None:
     await runner()._settle(outcome)
     assert len(calls) == SETTLE_ATTEMPTS
     assert "could not settle a delivery" in caplog.text
+
+
+async def test_a_rescheduled_retry_wakes_the_worker_when_it_is_due() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    rt = cast(Runtime, SimpleNamespace(now=lambda: now, outbox_ready=asyncio.Event()))
+    worker = OutboxRunner(rt, cast(Delivery, SimpleNamespace()))
+    worker._wake_at(now + dt.timedelta(milliseconds=50))
+    assert not rt.outbox_ready.is_set()  # not before the retry is due (and not only at the next poll either)
+    await asyncio.wait_for(rt.outbox_ready.wait(), timeout=worker.retry.poll_seconds / 2)
