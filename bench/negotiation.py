@@ -52,12 +52,36 @@ statement (~25 %: greenlet bridge, execution context, result objects; the SQLite
 stacks on both ends (~30 %), self-issued token sign/verify and the jti transaction per DSP request (~5 %), pydantic
 entities to and from rows (~3 %), the event loop (~6 %).
 
-DSP requests between connectors then moved from httpx to aiohttp (``connector/peer/session.py``; httpcore's pool cost
-grows with its connections, ~2.7 ms per negotiation at 16 clients). Two alternating runs each, SQLite, on a noisy
-2-core machine, CPU ms per negotiation provider/consumer: 16 clients, request -> FINALIZED 16.6/17.4 and 17.4/20.4
-before, 15.0/15.7 and 14.4/15.1 after (34.1 and 46.0 -> 41.6 and 50.2 negotiations/s); negotiation + transfer
-30.7/28.2 and 32.9/29.4 before, 22.7/23.4 and 25.7/26.4 after (17.1 and 28.0 -> 31.1 and 30.7 /s); with 1 client no
-change beyond the noise (17.6-21.0 ms either way).
+Second round (issue 5, ~17-18 ms per negotiation per connector and ~58 negotiations/s on SQLite at its start; py-spy
+over the 16-client SQLite run after each step):
+
+==============================================  =======  ======================================================
+cost                                             share    what was done
+==============================================  =======  ======================================================
+SQLAlchemy's machinery around each statement     ~25 %    SQLite: hot statements compiled once by SQLAlchemy and
+                                                          run on the sqlite3 driver (``store/sql/direct.py``)
+a pool checkout/check-in per transaction         ~7 %     SQLite: the turn-taking transactions share one held
+(an empty transaction cost ~240 us of CPU)                connection (~68 us)
+httpx/httpcore for outbound DSP requests         ~15 %    aiohttp (``peer/session.py``), ~0.15 ms per request
+jwcrypto JWS objects per self-issued token       ~2.5 %   our JOSE module (``cryptography`` directly)
+an outbox claim transaction per message          ~5-10 %  the next message of a process is written leased to the
+                                                          worker and handed over after the commit
+                                                          (``services/dispatch.py``)
+every ``?wait=`` call woken by every event       ~1-4 %   filtered subscriptions (``services/events.Watch``)
+the load client's own httpx                      2 ms     aiohttp in this script (0.3-0.5 ms per negotiation)
+==============================================  =======  ======================================================
+
+After, SQLite, 16 clients, request -> FINALIZED: 5.5-8 ms of CPU per negotiation per connector, 77-104
+negotiations/s and p50 10-16 ms with 1 client; the spread is the machine (runs of the same commit minutes apart
+differ by a third, a same-run DSP GET baseline moved from 0.23 to 1.5 ms). The CPU columns still bound what two
+connectors can do on 2 cores: provider + consumer + load client ~13-17 ms, i.e. 120-150 negotiations/s if nothing
+else ran and both processes were busy all the time; they are not (each single-threaded process waits for the other).
+
+PostgreSQL is slower, for reasons in the connector: SQLAlchemy + asyncpg per statement and a pool checkout per
+transaction (~17-22 ms of CPU per negotiation per connector), plus a WAL flush per commit on the server. SQLAlchemy's
+default pool (5 + 10) opened and closed a connection for most transactions under load (TLS handshake, a forked
+backend, every statement prepared again): 32 + 16 took 16 clients from 17.6 to 27-30 negotiations/s. A driver-level
+path like SQLite's (asyncpg, with its own transaction handling) is the next step there.
 """
 
 from __future__ import annotations
