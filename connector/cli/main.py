@@ -30,6 +30,9 @@ from connector.settings import CONFIG_FILE_NAME, ConnectorSettings, load_setting
 from self_descriptions.certificates import load_development_pki
 from self_descriptions.errors import SelfDescriptionError
 
+#: The longest a stop waits for requests in flight before the server closes them (see _serve).
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
@@ -217,8 +220,16 @@ def _serve(settings: ConnectorSettings) -> None:
     _print_urls(settings, identity.did)
     server = uvicorn.Server(
         # ws="none": the connector has no WebSocket routes, so uvicorn need not load a WebSocket implementation.
+        # A stop (SIGINT/SIGTERM) waits at most GRACEFUL_SHUTDOWN_SECONDS for requests in flight: management calls
+        # with ?wait= may otherwise hold it for their whole wait, and every outbound message is in the outbox anyway.
         uvicorn.Config(
-            application, log_config=log_config, access_log=False, lifespan="on", server_header=False, ws="none"
+            application,
+            log_config=log_config,
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+            ws="none",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     )
     server.run(sockets=[sock])

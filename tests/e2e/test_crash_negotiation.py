@@ -7,11 +7,13 @@ The kill points are seeded (victim and delay after the negotiations started), a 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.cli.main import GRACEFUL_SHUTDOWN_SECONDS
 from connector.settings import load_settings
 from tests.e2e.test_foundation_demo import GXC, wait_healthy
 from tests.integration.connector.harness import dataspace_pki, make_participant
@@ -152,3 +155,23 @@ def test_kill_9_either_side_mid_negotiation_converges(connectors: tuple[Process,
     # No agreement lost or duplicated, on either side.
     assert sorted(a["id"] for a in consumer.items("/agreements")) == expected
     assert sorted(a["id"] for a in provider.items("/agreements")) == expected
+
+
+def test_a_stop_does_not_wait_for_calls_that_wait(connectors: tuple[Process, Process], tmp_path: Path) -> None:
+    """SIGTERM ends the server within its graceful-shutdown bound even while a management call waits (``?wait=``)
+    for a negotiation that cannot finish (its provider is gone)."""
+    provider, consumer = connectors
+    offer = offer_weather(provider, consumer, tmp_path)
+    provider.kill()
+    body = {"counterPartyAddress": provider.base, "offerId": offer}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(consumer.api.post, "/negotiations", json=body, params={"wait": 30})
+        time.sleep(1.0)  # the call is in the server now, waiting
+        assert not waiting.done()
+        assert consumer.proc is not None
+        began = time.monotonic()
+        consumer.proc.send_signal(signal.SIGTERM)
+        consumer.proc.wait(timeout=GRACEFUL_SHUTDOWN_SECONDS + 10)
+        assert time.monotonic() - began < GRACEFUL_SHUTDOWN_SECONDS + 5
+        with contextlib.suppress(httpx.HTTPError):
+            waiting.result(timeout=10)  # the server closed it (or answered): either way nobody hangs
