@@ -330,6 +330,22 @@ async def baseline(base: str, n: int) -> float:
     return statistics.median(times)
 
 
+async def baseline_throughput(base: str, n: int, concurrency: int) -> float:
+    """DSP version requests per second with ``concurrency`` clients, same client: what the machine gives an HTTP
+    round trip through the connector's stack right now. These 2-core machines vary by a third from minute to minute,
+    so negotiations/s are best read against it (the closing notes give the ratio)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
+
+        async def get() -> float:
+            async with client.get(base + "/.well-known/dspace-version") as r:
+                await r.read()
+            return 0.0
+
+        await run_load(200, concurrency, get)  # warm-up
+        _, wall = await run_load(n, concurrency, get)
+    return n / wall
+
+
 async def bench_db(
     label: str, database_urls: tuple[str | None, str | None], n: int, profile: Path | None
 ) -> list[list[str]]:
@@ -360,6 +376,9 @@ async def bench_db(
                 base = await baseline(provider.base, 200)
                 baseline_row = [label, "baseline: DSP GET round trip", "1", f"{base * 1000:.2f}", "", "", "1.0x"]
                 rows.append([*baseline_row, "", "", ""])
+                gets = await baseline_throughput(provider.base, 4000, 16)
+                rows.append([label, "baseline: DSP GETs/s", "16", "", "", f"{gets:.0f}", "", "", "", ""])
+                print(" | ".join(rows[-1]), flush=True)
                 for name, one in (
                     ("request -> FINALIZED", negotiate),
                     ("negotiation + transfer STARTED", negotiate_and_transfer),
