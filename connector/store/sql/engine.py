@@ -49,9 +49,10 @@ SQLITE_BUSY_TIMEOUT_MS = 20
 #: PostgreSQL connections kept open, and how many more may be opened under load (closed again when returned).
 #: SQLAlchemy's defaults (5 + 10) made a loaded connector open and close a connection for most transactions (TLS
 #: handshake, authentication, a server process forked, and every statement prepared again on it): bench/negotiation.py
-#: with 16 clients spent a third of a connector's CPU in asyncpg. The outbox worker alone runs up to 32 deliveries.
-PG_POOL_SIZE = 32
-PG_MAX_OVERFLOW = 16
+#: with 16 clients spent a third of a connector's CPU in asyncpg (17.6 negotiations/s; 25-30 with 20 + 10 or 32 + 16).
+#: At most 30 per connector: two connectors and a catalogue fit PostgreSQL's default ``max_connections`` (100).
+PG_POOL_SIZE = 20
+PG_MAX_OVERFLOW = 10
 
 
 def create_engine(url: str) -> AsyncEngine:
