@@ -80,7 +80,7 @@ else ran and both processes were busy all the time; they are not (each single-th
 PostgreSQL is slower, for reasons in the connector: SQLAlchemy + asyncpg per statement and a pool checkout per
 transaction (~17-22 ms of CPU per negotiation per connector), plus a WAL flush per commit on the server. SQLAlchemy's
 default pool (5 + 10) opened and closed a connection for most transactions under load (TLS handshake, a forked
-backend, every statement prepared again): 32 + 16 took 16 clients from 17.6 to 27-30 negotiations/s. A driver-level
+backend, every statement prepared again): 20 + 10 took 16 clients from 17.6 to 25-30 negotiations/s. A driver-level
 path like SQLite's (asyncpg, with its own transaction handling) is the next step there.
 """
 
