@@ -16,6 +16,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -27,6 +28,8 @@ from connector.peer.bulk import BulkError, BulkResponse, Timeouts, open_response
 from connector.peer.session import Exchanged, PeerSession
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: A request body of any kind (bytes, a stream) carried to the next hop of a redirect.
+C = TypeVar("C")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Redirects followed at most (each re-checked).
@@ -179,6 +182,14 @@ def pinned_request(
     return client.build_request(method, pinned, headers=merged, content=content, extensions=extensions)
 
 
+def after_redirect(status: int, method: str, content: C | None) -> tuple[str, C | None]:
+    """The method and body for the next hop of a redirect: 301/302/303 after anything but GET/HEAD go on as a GET
+    without a body, as browsers and httpx do (RFC 9110 §15.4.2-15.4.4); 307/308 repeat the request as it was."""
+    if status in (301, 302, 303) and method not in ("GET", "HEAD"):
+        return "GET", None
+    return method, content
+
+
 class GuardedClient:
     """An httpx client wrapper that applies an :class:`EgressPolicy` to every request and every redirect; bulk
     bodies (:meth:`stream`) go through the lean client of :mod:`connector.peer.bulk` and DSP messages
@@ -225,8 +236,7 @@ class GuardedClient:
             if answer.status not in REDIRECT_STATUSES or location is None:
                 return answer
             url = urljoin(url, location)
-            if answer.status in (301, 302, 303) and method not in ("GET", "HEAD"):
-                method, content = "GET", None
+            method, content = after_redirect(answer.status, method, content)
         raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     def _check_literal(self, url: str) -> None:
@@ -266,8 +276,7 @@ class GuardedClient:
             location = response.headers.get("location", "")
             await response.aclose()
             url = str(httpx.URL(url).join(location))
-            if response.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
-                method, content = "GET", None
+            method, content = after_redirect(response.status_code, method, content)
         raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     async def stream(
@@ -299,9 +308,8 @@ class GuardedClient:
                 return response
             await response.aclose()
             url = str(httpx.URL(url).join(response.header("location") or ""))
-            if response.status in (301, 302, 303) and method not in ("GET", "HEAD"):
-                method, content = "GET", None
-            elif content is not None and not isinstance(content, bytes):
+            method, content = after_redirect(response.status, method, content)
+            if content is not None and not isinstance(content, bytes):
                 raise BulkError("the request body was streamed and cannot be sent again to where the answer redirects")
         raise EgressDenied(f"{url}: more than {MAX_REDIRECTS} redirects")
 
