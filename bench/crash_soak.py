@@ -68,6 +68,8 @@ def main() -> int:
         "negotiations": dict(report.negotiations),
         "transfers": dict(report.transfers),
         "agreements": report.agreements,
+        "void_agreements": dict(report.void_agreements),
+        "terminations": dict(report.terminations),
         "counted_uses": report.counted_uses,
         "complete_pulls_seen": report.observed_uses,
     }
@@ -82,6 +84,10 @@ def main() -> int:
         print(f"{'total':<26} {result['kill_points']:>6}  (mid-stream with bytes at the client: {report.mid_stream})")
         print(f"negotiations {result['negotiations']}, transfers {result['transfers']}")
         print(f"agreements {result['agreements']} (same on both sides); uses counted {result['counted_uses']}")
+        for why, n in report.terminations.most_common():
+            print(f"negotiations terminated ({n}): {why}")
+        if report.void_agreements:
+            print(f"agreements voided by a termination after AGREED: {result['void_agreements']}")
         print(f"complete pulls seen by the client {result['complete_pulls_seen']}; both ledgers verify")
     return 0
 

@@ -72,17 +72,25 @@ def agreements_command(
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     as_json: JsonOption = False,
+    not_final: Annotated[
+        bool,
+        typer.Option(
+            "--not-final",
+            help="List the agreements whose negotiation has not finalized instead: still AGREED or VERIFIED, or "
+            "terminated before FINALIZED (void).",
+        ),
+    ] = False,
 ) -> None:
-    """List the contract agreements (as provider and as consumer)."""
+    """List the contract agreements in force (their negotiation FINALIZED), as provider and as consumer."""
     with connect(config, state_dir, url, api_key) as api:
         try:
-            agreements = api.items("/agreements")
+            agreements = api.items("/agreements", inForce=not not_final)
         except CliError as exc:
             fail(str(exc))
     if as_json:
         print_json(agreements)
         return
-    table = Table(title=f"{len(agreements)} agreement(s)")
+    table = Table(title=f"{len(agreements)} agreement(s){' not final' if not_final else ''}")
     for column in ("agreement", "dataset", "provider", "consumer", "signed"):
         table.add_column(column, overflow="fold")
     for a in agreements:

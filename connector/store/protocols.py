@@ -145,8 +145,15 @@ class AgreementRepository(Protocol):
         asset_id: str | None = None,
         negotiation_id: str | None = None,
         participant_id: str | None = None,
+        in_force: bool | None = None,
     ) -> Page[Agreement]:
-        """``participant_id`` matches either the provider or the consumer of an agreement."""
+        """``participant_id`` matches either the provider or the consumer of an agreement.
+
+        ``in_force``: True lists the agreements whose negotiation is FINALIZED, False those whose negotiation is
+        not (yet, or ended TERMINATED: DSP 2025-1 lets either side terminate in AGREED or VERIFIED, which voids the
+        agreement), None all. An agreement is recorded when its negotiation reaches AGREED, since both sides must
+        hold it from then on, but it is in force only once the provider's FINALIZED event is acknowledged.
+        """
 
 
 class TransferRepository(Protocol):

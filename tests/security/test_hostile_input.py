@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 import httpx
@@ -156,4 +157,44 @@ async def test_slow_bodies_are_cut_and_do_not_block_others(tmp_path: Path, monke
             statuses.append(int(line.split()[1]))
             writer.close()
         assert all(400 <= s < 500 for s in statuses), statuses
+        assert (await provider.api.get("/assets")).json()["items"] == []
+
+
+async def test_callers_that_hang_up_mid_body_are_no_application_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A peer that dies while sending its body (the crash tests kill them so) leaves nothing behind: no state, and
+    no "Exception in ASGI application" traceback in the log, just an info line."""
+    pki = dataspace_pki()
+    async with running(make_participant(tmp_path, "provider", pki)) as provider:
+        key = provider.settings.management_api_key
+        assert key is not None
+        host, port = "127.0.0.1", provider.settings.port
+        identity = provider.app.state.identity
+
+        def token() -> str:  # authenticated, so the body is read
+            return issue_token(identity, identity.did, now=dt.datetime.now(dt.UTC))
+
+        targets = [
+            ("/dsp/2025-1/transfers/request", {"Authorization": token()}),
+            ("/dsp/2025-1/negotiations/request", {"Authorization": token()}),
+            ("/api/management/v1/assets", {"X-Api-Key": key.get_secret_value()}),
+        ]
+        caplog.set_level(logging.INFO)
+        caplog.clear()
+        for path, headers in targets:
+            _, writer = await asyncio.open_connection(host, port)
+            head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+            writer.write(head.encode() + b'{"a": ')
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+        for _ in range(400):  # the server notices each hang-up on its own schedule
+            if sum("client disconnected" in r.getMessage() for r in caplog.records) == len(targets):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail(f"not every hang-up was noticed: {caplog.text}")
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
         assert (await provider.api.get("/assets")).json()["items"] == []

@@ -153,7 +153,7 @@ def router(console: ConsoleContext) -> APIRouter:
     async def agreements(request: Request, session: Annotated[Session, Depends(auth)]) -> Response:
         me = console.get().runtime.identity.did
         async with console.get().runtime.store.transaction() as tx:
-            items = (await tx.agreements.list(limit=200)).items
+            items = (await tx.agreements.list(limit=200, in_force=True)).items
         rows = [
             {
                 "agreement": a,

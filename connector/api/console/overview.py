@@ -23,7 +23,7 @@ def router(console: ConsoleContext) -> APIRouter:
         async with c.runtime.store.transaction() as tx:
             assets = len((await tx.assets.list(limit=1000)).items)
             negotiations = (await tx.negotiations.list(limit=1000)).items
-            agreements = len((await tx.agreements.list(limit=1000)).items)
+            agreements = len((await tx.agreements.list(limit=1000, in_force=True)).items)
             transfers = (await tx.transfers.list(limit=1000)).items
         waiting = [n for n in negotiations if n.pending and not n.state.terminal]
         tiles = [

@@ -72,9 +72,22 @@ class DeletionIn(Camel):
     note: str | None = Field(None, max_length=1000, examples=["deleted from the analytics cluster"])
 
 
-def agreement_json(a: Agreement) -> dict[str, Any]:
+#: DSP 2025-1 §negotiation: an agreement is recorded at AGREED, in force once FINALIZED, void if the negotiation is
+#: terminated before (either side may, in AGREED or VERIFIED).
+InForce = Annotated[
+    bool,
+    Query(
+        alias="inForce",
+        description="true: agreements whose negotiation is FINALIZED; false: those not finalized yet or voided by "
+        "a termination",
+    ),
+]
+
+
+def agreement_json(a: Agreement, *, in_force: bool) -> dict[str, Any]:
     return {
         "id": a.id,
+        "inForce": in_force,
         "negotiationId": a.negotiation_id,
         "assetId": a.asset_id,
         "providerId": a.provider_id,
@@ -186,15 +199,19 @@ def router(get: Callable[[], Connector]) -> APIRouter:
     # -- agreements ---------------------------------------------------------------------------------------------
 
     @r.get("/agreements", summary="List agreements")
-    async def list_agreements(offset: Offset = 0, limit: Limit = 50, asset_id: str | None = None) -> dict[str, Any]:
+    async def list_agreements(
+        offset: Offset = 0, limit: Limit = 50, asset_id: str | None = None, in_force: InForce = True
+    ) -> dict[str, Any]:
         async with get().runtime.store.transaction() as tx:
-            page = await tx.agreements.list(offset=offset, limit=limit, asset_id=asset_id)
-        return page_json([agreement_json(a) for a in page.items], page.offset, page.next_offset)
+            page = await tx.agreements.list(offset=offset, limit=limit, asset_id=asset_id, in_force=in_force)
+        return page_json([agreement_json(a, in_force=in_force) for a in page.items], page.offset, page.next_offset)
 
     @r.get("/agreements/{agreement_id}", summary="One agreement")
     async def get_agreement(agreement_id: str) -> dict[str, Any]:
         async with get().runtime.store.transaction() as tx:
-            return agreement_json(await tx.agreements.get(agreement_id))
+            agreement = await tx.agreements.get(agreement_id)
+            negotiation = await tx.negotiations.get(agreement.negotiation_id)
+        return agreement_json(agreement, in_force=negotiation.state is NegotiationState.FINALIZED)
 
     # -- transfers -------------------------------------------------------------------------------------------------
 

@@ -210,13 +210,14 @@ class Obligations:
     # -- review (policy monitor) -------------------------------------------------------------------------------
 
     async def review(self) -> int:
-        """Evaluate the duties of every agreement that has any, on our side of it; returns how many were seen."""
+        """Evaluate the duties of every agreement in force that has any, on our side of it; returns how many were
+        seen. A void agreement (its negotiation terminated before FINALIZED) owes nothing."""
         seen = 0
         offset: int | None = 0
         me = self.rt.identity.did
         while offset is not None:
             async with self.rt.store.transaction() as tx:
-                page = await tx.agreements.list(offset=offset, limit=PAGE)
+                page = await tx.agreements.list(offset=offset, limit=PAGE, in_force=True)
             offset = page.next_offset
             for agreement in page.items:
                 if not self.duty_rules(agreement):

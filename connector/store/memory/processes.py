@@ -160,7 +160,11 @@ class MemoryAgreements:
         asset_id: str | None = None,
         negotiation_id: str | None = None,
         participant_id: str | None = None,
+        in_force: bool | None = None,
     ) -> Page[Agreement]:
+        def final(a: Agreement) -> bool:
+            return self._t.negotiations[a.negotiation_id].state is NegotiationState.FINALIZED
+
         return page(
             self._t.agreements.values(),
             offset=offset,
@@ -169,6 +173,7 @@ class MemoryAgreements:
                 (asset_id is None or a.asset_id == asset_id)
                 and (negotiation_id is None or a.negotiation_id == negotiation_id)
                 and (participant_id is None or participant_id in (a.provider_id, a.consumer_id))
+                and (in_force is None or final(a) == in_force)
             ),
             order=lambda a: (a.signed_at, a.id),
         )

@@ -192,9 +192,13 @@ class SqlAgreements:
         asset_id: str | None = None,
         negotiation_id: str | None = None,
         participant_id: str | None = None,
+        in_force: bool | None = None,
     ) -> Page[Agreement]:
         c = AGREEMENTS.c
         statement = select(AGREEMENTS)
+        if in_force is not None:
+            final = select(NEGOTIATIONS.c.id).where(NEGOTIATIONS.c.state == NegotiationState.FINALIZED.value)
+            statement = statement.where(c.negotiation_id.in_(final) if in_force else c.negotiation_id.not_in(final))
         if asset_id is not None:
             statement = statement.where(c.asset_id == asset_id)
         if negotiation_id is not None:

@@ -99,6 +99,9 @@ async def test_negotiation_and_pull_transfer_start(tmp_path: Path, caplog: pytes
             agreement_id = negotiation["agreementId"]
             provider_view = (await provider.api.get("/agreements")).json()["items"]
             assert [a["id"] for a in provider_view] == [agreement_id]
+            assert provider_view[0]["inForce"]
+            assert (await consumer.api.get(f"/agreements/{agreement_id}")).json()["inForce"]
+            assert (await provider.api.get("/agreements", params={"inForce": "false"})).json()["items"] == []
 
             r = await consumer.post("/transfers", {"agreementId": agreement_id}, wait=20)
             assert r.status_code == 201, r.text

@@ -194,6 +194,14 @@ async def test_termination_by_each_side_in_each_state(tmp_path: Path, state: str
         other = p_end if by == "consumer" else c_end
         assert other["error"]["reason"] == f"stop in {state}"
         assert other["error"]["code"] == "terminated-by-operator"
+        if state in ("AGREED", "VERIFIED"):
+            # both sides hold the agreement since AGREED, but the termination voided it: never in force
+            for side in (p.consumer, p.provider):
+                assert (await side.api.get("/agreements")).json()["items"] == []
+                (void,) = (await side.api.get("/agreements", params={"inForce": "false"})).json()["items"]
+                assert void["id"] == c_end["agreementId"] == p_end["agreementId"]
+                assert not void["inForce"]
+                assert not (await side.api.get(f"/agreements/{void['id']}")).json()["inForce"]
 
 
 # -- transfer paths ---------------------------------------------------------------------------------------------

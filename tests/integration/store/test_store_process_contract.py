@@ -200,6 +200,29 @@ async def test_agreement_round_trip_and_filters(store: Store, make) -> None:
         assert (await tx.agreements.list(negotiation_id="other")).items == ()
 
 
+async def test_agreements_in_force_are_those_of_finalized_negotiations(store: Store, make) -> None:
+    """An agreement is recorded at AGREED but is in force only once its negotiation is FINALIZED; one whose
+    negotiation was terminated in AGREED or VERIFIED (DSP 2025-1 allows both) is void."""
+    states = [NegotiationState.FINALIZED, NegotiationState.AGREED, NegotiationState.TERMINATED]
+    negotiations = [make.negotiation(state=state) for state in states]
+    agreements = [
+        make.agreement(n.id, signed_at=dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC)) for i, n in enumerate(negotiations)
+    ]
+    async with store.transaction() as tx:
+        for n, a in zip(negotiations, agreements, strict=True):
+            await tx.negotiations.add(n)
+            await tx.agreements.add(a)
+    async with store.transaction() as tx:
+        assert [a.id for a in (await tx.agreements.list(in_force=True)).items] == [agreements[0].id]
+        assert [a.id for a in (await tx.agreements.list(in_force=False)).items] == [a.id for a in agreements[1:]]
+        assert len((await tx.agreements.list()).items) == 3
+        assert (await tx.agreements.list(in_force=True, asset_id="other")).items == ()
+        # the negotiation finalizes: its agreement comes into force
+        await tx.negotiations.update(negotiations[1].evolve(state=NegotiationState.FINALIZED))
+    async with store.transaction() as tx:
+        assert [a.id for a in (await tx.agreements.list(in_force=True)).items] == [a.id for a in agreements[:2]]
+
+
 async def test_transfer_round_trip_and_lookups(store: Store, make) -> None:
     agreement_id = await add_agreement(store, make)
     transfer = make.transfer(
