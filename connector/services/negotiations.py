@@ -58,6 +58,15 @@ _RESULT = {
     K.ACCEPTED: S.ACCEPTED,
     K.FINALIZED: S.FINALIZED,
 }
+#: Later states that prove a message kind was applied already, since the machine cannot reach them without it
+#: (DSP 2025-1 §negotiation state machine: VERIFIED and FINALIZED only follow AGREED, FINALIZED only follows
+#: VERIFIED). A late duplicate (our ACK lost with a crash, or a send retried while the first attempt was still
+#: in flight) is acknowledged with the current state: answered 400, it would make its sender terminate a
+#: negotiation both sides completed.
+_PASSED = {
+    K.AGREEMENT: frozenset({S.VERIFIED, S.FINALIZED}),
+    K.VERIFICATION: frozenset({S.FINALIZED}),
+}
 
 
 class NegotiationRefused(DspError):
@@ -96,7 +105,7 @@ class Negotiations:
         try:
             state = machine.next_state(n.state, sender=sender, kind=kind)
         except InvalidTransition:
-            if _RESULT.get(kind) is n.state:
+            if _RESULT.get(kind) is n.state or n.state in _PASSED.get(kind, ()):
                 return n, False
             acked = await self._implied_ack(tx, n)
             if acked is None:
@@ -372,6 +381,10 @@ class Negotiations:
             n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.AGREEMENT, sender=Role.PROVIDER)
             sent = False
+            if not changed and n.agreement_id != str(msg.agreement.get("@id", "")):
+                raise InvalidTransition(
+                    f"negotiation is {n.state} under agreement {n.agreement_id}; a different agreement cannot follow"
+                )
             if changed:
                 problem = self._agreement_problem(n, msg.agreement, caller)
                 agreement_id = str(msg.agreement.get("@id", ""))

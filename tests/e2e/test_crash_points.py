@@ -40,7 +40,7 @@ import pytest
 from connector.settings import load_settings
 from connector.store.faults import KILL_AFTER_COMMIT
 from tests.e2e.databases import postgres_databases
-from tests.integration.connector.harness import dataspace_pki, make_participant
+from tests.integration.connector.harness import Running, dataspace_pki, make_participant
 from tests.integration.dataplane.flow import Clock, agree, offer, running, start
 from tests.integration.dataplane.test_enforcement import wait_state
 
@@ -559,3 +559,45 @@ async def test_a_repeated_completion_is_acknowledged(tmp_path: Path) -> None:
             )
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "COMPLETED"
+
+
+async def test_late_duplicates_of_applied_negotiation_messages_are_acknowledged(tmp_path: Path) -> None:
+    """A message whose ACK was lost (the receiver died after its commit, or the sender retried while the first try
+    was in flight) may arrive again after the process moved past it: a verification at a FINALIZED provider, an
+    agreement at a VERIFIED or FINALIZED consumer. Refused with 400, its sender would terminate a negotiation that
+    both sides completed; it gets the current state back. A different agreement is still refused."""
+    pki, clock = dataspace_pki(), Clock()
+    async with (
+        running(make_participant(tmp_path, "provider", pki), clock) as provider,
+        running(make_participant(tmp_path, "consumer", pki), clock) as consumer,
+    ):
+        data = tmp_path / "weather.csv"
+        data.write_text("a\n1\n", encoding="utf-8")
+        await offer(provider, "weather", OPEN, {"kind": "file", "path": str(data)})
+        agreement_id = await agree(consumer, provider, "weather")
+        (mine,) = (await consumer.api.get("/negotiations")).json()["items"]
+        pids = {"providerPid": mine["providerPid"], "consumerPid": mine["consumerPid"]}
+        context = ["https://w3id.org/dspace/2025/1/context.jsonld"]
+        verification = {"@context": context, "@type": "ContractAgreementVerificationMessage", **pids}
+        agreement = {"@context": context, "@type": "ContractAgreementMessage", **pids, "agreement": mine["agreement"]}
+        other = {**agreement, "agreement": {**mine["agreement"], "@id": "urn:uuid:another-agreement"}}
+
+        async def post(sender: Running, receiver: Running, path: str, body: dict[str, Any]) -> httpx.Response:
+            token = sender.app.state.connector.runtime.peers.token_for(receiver.did)
+            async with httpx.AsyncClient(timeout=30) as http:
+                return await http.post(receiver.base + path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+        r = await post(
+            consumer, provider, f"/dsp/2025-1/negotiations/{pids['providerPid']}/agreement/verification", verification
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "FINALIZED"
+        callback = f"/dsp/2025-1/callback/negotiations/{pids['consumerPid']}/agreement"
+        r = await post(provider, consumer, callback, agreement)
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "FINALIZED"
+        r = await post(provider, consumer, callback, other)
+        assert r.status_code == 400, r.text
+        for side in (provider, consumer):
+            (n,) = (await side.api.get("/negotiations")).json()["items"]
+            assert (n["state"], n["agreementId"]) == ("FINALIZED", agreement_id)
