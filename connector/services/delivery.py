@@ -171,7 +171,6 @@ class Delivery:
                 await send(self.rt, tx, updated, _termination(self.rt, updated, code, reason))
         if event is not None:
             self.rt.events.publish(event)
-        self.rt.outbox_ready.set()
 
     async def still_terminating(
         self, message: OutboxMessage, *, error: str, next_attempt_at: dt.datetime, owner: str

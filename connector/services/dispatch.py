@@ -11,6 +11,7 @@ again, and a message that waits behind an earlier one is enqueued unleased and c
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,3 +40,39 @@ class Dispatcher(Protocol):
     def handoff(self, route: Route) -> None:
         """Deliver ``route``'s message, committed and leased to :attr:`owner` (called after the commit)."""
         ...
+
+
+class OutboxSignal:
+    """Wakes the outbox worker, saying whether a claim is worth a transaction.
+
+    :meth:`set`: a message may have become claimable (enqueued unleased behind another, the one before it settled,
+    a retry fell due). :meth:`ring`: wake without claiming (a handover brought the message in memory). A worker
+    woken only by rings skips the claim, which would find nothing due: on PostgreSQL an empty claim is a pool
+    checkout and three round trips, and every negotiation rang five times per side. The worker still claims on its
+    poll timeout (expired leases, other replicas' messages).
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        #: A claim was asked for since the worker last took the requests (:meth:`take`); True at start-up, so a
+        #: restarted worker claims what its predecessor left.
+        self.claim = True
+
+    def set(self) -> None:
+        self.claim = True
+        self._event.set()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def take(self) -> bool:
+        """Clear the signal; returns whether a claim was asked for since the last take."""
+        self._event.clear()
+        claim, self.claim = self.claim, False
+        return claim
+
+    async def wait(self) -> None:
+        await self._event.wait()

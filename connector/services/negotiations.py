@@ -125,11 +125,6 @@ class Negotiations:
     async def _commit(self, tx: Transaction, n: Negotiation) -> Negotiation:
         return await tx.negotiations.update(n)
 
-    def _after_commit(self, n: Negotiation, *, sent: bool) -> None:
-        self._publish(n)
-        if sent:
-            self.rt.outbox_ready.set()
-
     # -- provider: inbound -------------------------------------------------------------------------------------
 
     @reapplied_on_conflict
@@ -158,8 +153,8 @@ class Negotiations:
                 updated_at=now,
             )
             await tx.negotiations.add(n)
-            n, sent = await self._decide(tx, n, caller, offer)
-        self._after_commit(n, sent=sent)
+            n = await self._decide(tx, n, caller, offer)
+        self._publish(n)
         return _wire(n), 201
 
     @reapplied_on_conflict
@@ -175,8 +170,8 @@ class Negotiations:
             await tx.negotiations.update(n.evolve(version=n.version), expected_version=n.version)
             n = await tx.negotiations.get(n.id)
             _, offer = await self._check_offer(tx, caller, msg.offer)
-            n, sent = await self._decide(tx, n, caller, offer)
-        self._after_commit(n, sent=sent)
+            n = await self._decide(tx, n, caller, offer)
+        self._publish(n)
         return _wire(n)
 
     @reapplied_on_conflict
@@ -190,14 +185,13 @@ class Negotiations:
             n = await self._owned(tx, Role.PROVIDER, provider_pid, caller)
             n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.ACCEPTED, sender=Role.CONSUMER)
-            sent = False
             if changed:
                 if self.rt.behaviour.auto_agree:
                     n = await self._commit(tx, n)
-                    n, sent = await self._agree(tx, n)
+                    n = await self._agree(tx, n)
                 else:  # manual approval: ACCEPTED waits for an operator (accept) like an initial request does
                     n = await self._commit(tx, n.evolve(pending=True))
-        self._after_commit(n, sent=sent)
+        self._publish(n)
         return _wire(n)
 
     @reapplied_on_conflict
@@ -209,17 +203,16 @@ class Negotiations:
             n = await self._owned(tx, Role.PROVIDER, provider_pid, caller)
             n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.VERIFICATION, sender=Role.CONSUMER)
-            sent = False
             if changed:
                 if self.rt.behaviour.auto_finalize:
                     n = await self._commit(tx, n)
-                    n, sent = await self._finalize(tx, n)
+                    n = await self._finalize(tx, n)
                 else:
                     n = await self._commit(tx, n.evolve(pending=True))
-        self._after_commit(n, sent=sent)
+        self._publish(n)
         return _wire(n)
 
-    async def _finalize(self, tx: Transaction, n: Negotiation) -> tuple[Negotiation, bool]:
+    async def _finalize(self, tx: Transaction, n: Negotiation) -> Negotiation:
         """Send the FINALIZED event (FINALIZED on the consumer's ACK)."""
         n = await tx.negotiations.update(n.evolve(pending=False)) if n.pending else n
         event = ContractNegotiationEventMessage(
@@ -228,7 +221,7 @@ class Negotiations:
             event_type=NegotiationEventType.FINALIZED,
         )
         await send(self.rt, tx, n, negotiation_message(self.rt, n, event, paths.CALLBACK_NEGOTIATION_EVENTS))
-        return n, True
+        return n
 
     @reapplied_on_conflict
     async def on_termination(
@@ -244,7 +237,7 @@ class Negotiations:
                 reason = "; ".join(str(r) for r in msg.reason or []) or "terminated by the counter-party"
                 error = ProcessError(code=msg.code or "terminated-by-peer", reason=reason, details={"by": caller.did})
                 n = await self._commit(tx, n.evolve(error=error, pending=False))
-        self._after_commit(n, sent=False)
+        self._publish(n)
         return _wire(n)
 
     async def get(self, caller: Caller, role: Role, pid: str) -> ContractNegotiation:
@@ -300,9 +293,7 @@ class Negotiations:
             )
         return ref.asset_id, ours
 
-    async def _decide(
-        self, tx: Transaction, n: Negotiation, caller: Caller, offer: dict[str, Any]
-    ) -> tuple[Negotiation, bool]:
+    async def _decide(self, tx: Transaction, n: Negotiation, caller: Caller, offer: dict[str, Any]) -> Negotiation:
         """Evaluate access and contract policy for ``caller``; agree, wait for an operator, or terminate."""
         ref = parse_offer_id(str(offer["@id"]))
         definition = await tx.contract_definitions.get(ref.definition_id)
@@ -315,12 +306,12 @@ class Negotiations:
         if report.decision != "permit":
             details = {"report": report.to_json(), "credential_problems": list(caller.claims.problems)}
             reason = caller.claims.explained(report.reason)
-            return await self._terminate(tx, n, code="policy-denied", reason=reason, details=details), True
+            return await self._terminate(tx, n, code="policy-denied", reason=reason, details=details)
         if not self.rt.behaviour.auto_agree:
-            return await tx.negotiations.update(n.evolve(pending=True)), False
+            return await tx.negotiations.update(n.evolve(pending=True))
         return await self._agree(tx, n)
 
-    async def _agree(self, tx: Transaction, n: Negotiation) -> tuple[Negotiation, bool]:
+    async def _agree(self, tx: Transaction, n: Negotiation) -> Negotiation:
         """Build the agreement from the last offer and send it (the state moves to AGREED on the ACK)."""
         offer = self.rt.policies.parse(n.offers[-1])
         agreement = make_agreement(
@@ -338,7 +329,7 @@ class Negotiations:
             provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or "", agreement=body
         )
         await send(self.rt, tx, n, negotiation_message(self.rt, n, message, paths.CALLBACK_NEGOTIATION_AGREEMENT))
-        return n, True
+        return n
 
     async def _terminate(
         self, tx: Transaction, n: Negotiation, *, code: str, reason: str, details: dict[str, Any] | None = None
@@ -363,12 +354,11 @@ class Negotiations:
             n = await self._owned(tx, Role.CONSUMER, consumer_pid, caller)
             n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.OFFER, sender=Role.PROVIDER)
-            sent = False
             if changed:
                 n = await self._commit(tx, n.evolve(offers=(*n.offers, dict(msg.offer)), pending=True))
                 if self.rt.behaviour.auto_accept_offers:
-                    n, sent = await self._send_accept(tx, n)
-        self._after_commit(n, sent=sent)
+                    n = await self._send_accept(tx, n)
+        self._publish(n)
         return _wire(n)
 
     @reapplied_on_conflict
@@ -380,7 +370,6 @@ class Negotiations:
             n = await self._owned(tx, Role.CONSUMER, consumer_pid, caller)
             n = _same_pids(n, msg.consumer_pid, msg.provider_pid)
             n, changed = await self._receive(tx, n, K.AGREEMENT, sender=Role.PROVIDER)
-            sent = False
             if not changed and n.agreement_id != str(msg.agreement.get("@id", "")):
                 raise InvalidTransition(
                     f"negotiation is {n.state} under agreement {n.agreement_id}; a different agreement cannot follow"
@@ -393,26 +382,25 @@ class Negotiations:
                 )
                 if problem is not None:
                     n = await self._terminate(tx, n, code="agreement-rejected", reason=problem)
-                    sent = True
                 else:
                     await tx.agreements.add(
                         _agreement_entity(n, msg.agreement, provider=caller.did, consumer=self.rt.identity.did)
                     )
                     if self.rt.behaviour.auto_verify:
-                        n, sent = await self._verify(tx, n)
+                        n = await self._verify(tx, n)
                     else:
                         n = await tx.negotiations.update(n.evolve(pending=True))
-        self._after_commit(n, sent=sent)
+        self._publish(n)
         return _wire(n)
 
-    async def _verify(self, tx: Transaction, n: Negotiation) -> tuple[Negotiation, bool]:
+    async def _verify(self, tx: Transaction, n: Negotiation) -> Negotiation:
         """Send the ContractAgreementVerificationMessage (VERIFIED on the provider's ACK)."""
         n = await tx.negotiations.update(n.evolve(pending=False)) if n.pending else n
         verification = ContractAgreementVerificationMessage(
             provider_pid=n.provider_pid or "", consumer_pid=n.consumer_pid or ""
         )
         await send(self.rt, tx, n, negotiation_message(self.rt, n, verification, paths.NEGOTIATION_VERIFICATION))
-        return n, True
+        return n
 
     def _agreement_problem(self, n: Negotiation, agreement: Mapping[str, Any], caller: Caller) -> str | None:
         """Why the agreement is not what we negotiated (None when it is)."""
@@ -444,7 +432,7 @@ class Negotiations:
             n, changed = await self._receive(tx, n, K.FINALIZED, sender=Role.PROVIDER)
             if changed:
                 n = await self._commit(tx, n)
-        self._after_commit(n, sent=False)
+        self._publish(n)
         return _wire(n)
 
     @reapplied_on_conflict
@@ -473,7 +461,7 @@ class Negotiations:
                 updated_at=now,
             )
             await tx.negotiations.add(n)
-        self._after_commit(n, sent=False)
+        self._publish(n)
         return _wire(n), 201
 
     # -- management (operators) ------------------------------------------------------------------------------------
@@ -506,7 +494,7 @@ class Negotiations:
         async with self.rt.store.transaction() as tx:
             await tx.negotiations.add(n)
             await send(self.rt, tx, n, negotiation_message(self.rt, n, message, paths.NEGOTIATION_INITIAL_REQUEST))
-        self._after_commit(n, sent=True)
+        self._publish(n)
         return n
 
     async def accept(self, negotiation_id: str) -> Negotiation:
@@ -517,23 +505,23 @@ class Negotiations:
             n = await tx.negotiations.get(negotiation_id)
             if n.role is Role.CONSUMER:
                 if n.state is S.AGREED and n.pending:
-                    n, sent = await self._verify(tx, n)
+                    n = await self._verify(tx, n)
                 elif n.state is S.OFFERED:
-                    n, sent = await self._send_accept(tx, n)
+                    n = await self._send_accept(tx, n)
                 else:
                     raise ConnectorError(
                         f"negotiation is {n.state}; only an OFFERED negotiation can be accepted", code="invalid-state"
                     )
             elif n.state is S.VERIFIED and n.pending:
-                n, sent = await self._finalize(tx, n)
+                n = await self._finalize(tx, n)
             else:
                 if n.state not in (S.REQUESTED, S.ACCEPTED) or not n.pending:
                     raise ConnectorError(f"negotiation is {n.state}; nothing waits for approval", code="invalid-state")
-                n, sent = await self._agree(tx, n)
-        self._after_commit(n, sent=sent)
+                n = await self._agree(tx, n)
+        self._publish(n)
         return n
 
-    async def _send_accept(self, tx: Transaction, n: Negotiation) -> tuple[Negotiation, bool]:
+    async def _send_accept(self, tx: Transaction, n: Negotiation) -> Negotiation:
         n = await tx.negotiations.update(n.evolve(pending=False))
         event = ContractNegotiationEventMessage(
             provider_pid=n.provider_pid or "",
@@ -541,7 +529,7 @@ class Negotiations:
             event_type=NegotiationEventType.ACCEPTED,
         )
         await send(self.rt, tx, n, negotiation_message(self.rt, n, event, paths.NEGOTIATION_EVENTS))
-        return n, True
+        return n
 
     async def counter(self, negotiation_id: str, offer: Mapping[str, Any]) -> Negotiation:
         """Send a counter-offer: consumer ContractRequestMessage in OFFERED, provider ContractOfferMessage in
@@ -566,7 +554,7 @@ class Negotiations:
                 path = paths.CALLBACK_NEGOTIATION_OFFERS
             n = await tx.negotiations.update(n.evolve(offers=(*n.offers, body), pending=False))
             await send(self.rt, tx, n, negotiation_message(self.rt, n, message, path))
-        self._after_commit(n, sent=True)
+        self._publish(n)
         return n
 
     async def terminate(self, negotiation_id: str, reason: str) -> Negotiation:
@@ -575,7 +563,7 @@ class Negotiations:
             if n.state.terminal:
                 raise ConnectorError(f"negotiation is already {n.state}", code="invalid-state")
             n = await self._terminate(tx, n, code="terminated-by-operator", reason=reason)
-        self._after_commit(n, sent=True)
+        self._publish(n)
         return n
 
 

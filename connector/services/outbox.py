@@ -26,11 +26,11 @@ from connector.store.protocols import Transaction
 async def send(rt: Runtime, tx: Transaction, process: Negotiation | TransferProcess, message: OutboxMessage) -> None:
     """Enqueue ``message`` of ``process`` in ``tx``. When it is the next of its process (none pending before it) and
     an outbox worker runs here, it is written leased to that worker and handed over once ``tx`` commits
-    (``services.dispatch``); otherwise the worker claims it in turn. The caller still sets ``rt.outbox_ready``
-    after the commit, as for any enqueued message."""
+    (``services.dispatch``); otherwise the worker is told to claim once ``tx`` commits, and claims it in turn."""
     dispatcher = rt.dispatcher
     if dispatcher is None or await tx.outbox.has_pending(message.process_kind, message.process_id):
         await tx.outbox.enqueue(message)
+        tx.after_commit(rt.outbox_ready.set)
         return
     leased = message.evolve(
         lease_owner=dispatcher.owner,

@@ -6,7 +6,6 @@ process, swap the clock, or point the peer client at an ASGI transport.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from connector.identity.claims import ClaimsResolver
 from connector.identity.participant import ParticipantIdentity
 from connector.identity.wallet import Wallet
 from connector.peer.client import PeerClient
-from connector.services.dispatch import Dispatcher
+from connector.services.dispatch import Dispatcher, OutboxSignal
 from connector.services.events import EventBus
 from connector.services.policy_engine import PolicyEngine
 from connector.store.protocols import Store
@@ -67,8 +66,9 @@ class Runtime:
     behaviour: Behaviour = field(default_factory=Behaviour)
     #: DSP base path of this connector (root + path from the version document), used for callback addresses.
     dsp_base_url: str = ""
-    #: Set whenever an outbound message was committed: wakes the outbox worker at once (event-driven latency).
-    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set whenever an outbound message may have become claimable: wakes the outbox worker at once (event-driven
+    #: latency). A handed-over message rings it instead (``services.dispatch``).
+    outbox_ready: OutboxSignal = field(default_factory=OutboxSignal)
     #: The running outbox worker, to which services hand a message that can go at once (``services.dispatch``).
     dispatcher: Dispatcher | None = None
 

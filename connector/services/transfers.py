@@ -77,11 +77,6 @@ class Transfers:
     def _publish(self, t: TransferProcess) -> None:
         self.rt.events.publish(Event("transfer", t.id, t.state.value, self.rt.now(), transfer_json(t)))
 
-    def _after_commit(self, t: TransferProcess, *, sent: bool) -> None:
-        self._publish(t)
-        if sent:
-            self.rt.outbox_ready.set()
-
     async def _owned(self, tx: Transaction, role: Role, pid: str, caller: Caller) -> TransferProcess:
         found = (
             await tx.transfers.find_by_provider_pid(role, pid)
@@ -192,7 +187,6 @@ class Transfers:
             await tx.usage.save_claims(
                 ClaimsSnapshot(transfer_id=t.id, consumer=caller.did, claims=dict(caller.claims.claims), seen_at=now)
             )
-            sent = True
             if report.decision != "permit":
                 details = {"report": report.to_json(), "credential_problems": list(caller.claims.problems)}
                 reason = caller.claims.explained(report.reason)
@@ -201,8 +195,7 @@ class Transfers:
                 t = await self._start(tx, t, negotiation)
             else:
                 t = await tx.transfers.update(t.evolve(pending=True))
-                sent = False
-        self._after_commit(t, sent=sent)
+        self._publish(t)
         return _wire(t), 201
 
     async def _start(
@@ -272,7 +265,6 @@ class Transfers:
             t = await self._owned(tx, role, pid, caller)
             t = _same_pids(t, msg.consumer_pid, msg.provider_pid)
             t, changed = await self._receive(tx, t, msg.kind, sender)
-            sent = False
             if changed:
                 if isinstance(msg, TransferStartMessage) and msg.data_address is not None:
                     t = t.evolve(data_address=msg.data_address.to_wire())
@@ -285,8 +277,7 @@ class Transfers:
                 if isinstance(msg, TransferStartMessage) and role is Role.PROVIDER and t.format == PULL:
                     # the consumer resumed a suspended pull: hand it a fresh token (STARTED is reached already)
                     t = await self._start(tx, t)
-                    sent = True
-        self._after_commit(t, sent=sent)
+        self._publish(t)
         return _wire(t)
 
     async def get(self, caller: Caller, role: Role, pid: str) -> WireTransferProcess:
@@ -346,7 +337,7 @@ class Transfers:
             )
             await tx.transfers.add(t)
             await send(self.rt, tx, t, transfer_message(self.rt, t, message, paths.TRANSFER_REQUEST))
-        self._after_commit(t, sent=True)
+        self._publish(t)
         return t
 
     async def terminate(
@@ -359,7 +350,7 @@ class Transfers:
             if t.state.terminal:
                 return t
             t = await self._terminate(tx, t, code=code, reason=reason, details=details)
-        self._after_commit(t, sent=True)
+        self._publish(t)
         return t
 
     async def act(self, transfer_id: str, action: str, reason: str | None = None) -> TransferProcess:
@@ -385,7 +376,7 @@ class Transfers:
                 elif action == "resume":
                     if provider:
                         t = await self._start(tx, t)
-                        self._after_commit(t, sent=True)
+                        self._publish(t)
                         return t
                     message = TransferStartMessage(**pids)
                     path = paths.TRANSFER_START
@@ -393,7 +384,7 @@ class Transfers:
                     raise ConnectorError(f"unknown action {action!r}", code="bad-action")
                 machine.next_state(t.state, sender=t.role, kind=message.kind)  # refuse what the peer would refuse
                 await send(self.rt, tx, t, transfer_message(self.rt, t, message, path))
-        self._after_commit(t, sent=True)
+        self._publish(t)
         return t
 
 

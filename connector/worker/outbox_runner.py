@@ -7,17 +7,16 @@ message while an earlier one of its process is pending), and a pid learned since
 sending. Transport errors and retryable answers back off exponentially with jitter; after ``max_attempts`` the
 process is terminated with the reason. A termination to a peer that is down or failing (I/O errors, 5xx, 408, 429)
 ends the process here as well but keeps trying (capped backoff) for ``termination_budget``: it is the peer's only
-way to learn the end. Latency is event-driven: services set
-``runtime.outbox_ready`` after committing a message, and the runner claims at once; a slow poll only picks up
-retries that became due. A message that a service could write already leased to this worker (the next of its process)
-is handed over in memory after its commit instead (``services.dispatch``) and needs no claim. Deliveries run
+way to learn the end. Latency is event-driven: a message enqueued unleased sets ``runtime.outbox_ready`` once
+committed, and the runner claims at once; a slow poll only picks up expired leases and other replicas' messages.
+A message that a service could write already leased to this worker (the next of its process) is handed over in
+memory after its commit instead (``services.dispatch``): it only rings the signal, and needs no claim. Deliveries run
 concurrently (bounded), so one slow peer never blocks the others.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
@@ -73,25 +72,31 @@ class OutboxRunner:
         return self.retry.lease_seconds
 
     def handoff(self, route: Route) -> None:
-        """Deliver a committed message leased to us (``services.dispatch.Dispatcher``): next turn of :meth:`run`."""
+        """Deliver a committed message leased to us (``services.dispatch.Dispatcher``): next turn of :meth:`run`,
+        without a claim of its own."""
         self._handed.append(route)
-        self.rt.outbox_ready.set()
+        self.rt.outbox_ready.ring()
 
     async def run(self) -> None:
         """Run until cancelled."""
+        signal = self.rt.outbox_ready
         while True:
-            self.rt.outbox_ready.clear()
+            claim = signal.take()
             while self._handed:
                 handed, self._handed = self._handed, []
                 for route in handed:
                     await self._start(route.message, route)
-            claimed, wanted = await self._claim()
-            for message, route_or_none in claimed:
-                await self._start(message, route_or_none)
-            if claimed and len(claimed) == wanted:
-                continue  # there may be more due messages; fewer than asked means none was left at the claim
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.rt.outbox_ready.wait(), timeout=self.retry.poll_seconds)
+            if claim:
+                claimed, wanted = await self._claim()
+                for message, route_or_none in claimed:
+                    await self._start(message, route_or_none)
+                if claimed and len(claimed) == wanted:
+                    signal.set()  # there may be more due messages; fewer than asked means none was left
+                    continue
+            try:
+                await asyncio.wait_for(signal.wait(), timeout=self.retry.poll_seconds)
+            except TimeoutError:
+                signal.set()  # the poll: leases that expired, retries due, other replicas' messages
 
     async def _start(self, message: OutboxMessage, route: Route | None) -> None:
         await self._slots.acquire()

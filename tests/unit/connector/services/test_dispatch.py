@@ -4,6 +4,7 @@ leased to the worker and handed over only after the commit; one that waits behin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from types import SimpleNamespace
 from typing import Any, cast
@@ -14,6 +15,7 @@ from connector.domain import Negotiation
 from connector.dsp import ContractNegotiationTerminationMessage, paths
 from connector.dsp.states import NegotiationState, Role
 from connector.services.delivery import Delivery
+from connector.services.dispatch import OutboxSignal
 from connector.services.outbox import negotiation_message, send
 from connector.services.runtime import Runtime
 from connector.store import MemoryStore
@@ -41,7 +43,8 @@ def negotiation(**over: Any) -> Negotiation:
 
 def wiring(*, with_worker: bool = True) -> tuple[Runtime, MemoryStore, OutboxRunner]:
     store = MemoryStore()
-    rt = cast(Runtime, SimpleNamespace(now=lambda: T0, outbox_ready=asyncio.Event(), store=store, dispatcher=None))
+    rt = cast(Runtime, SimpleNamespace(now=lambda: T0, outbox_ready=OutboxSignal(), store=store, dispatcher=None))
+    rt.outbox_ready.take()  # as a running worker would have
     runner = OutboxRunner(rt, cast(Delivery, SimpleNamespace()), RetryPolicy(lease_seconds=30))
     if with_worker:
         rt.dispatcher = runner
@@ -65,7 +68,8 @@ async def test_the_next_message_is_leased_and_handed_over_after_the_commit() -> 
     assert route.audience == "did:web:provider.example"
     assert route.message.id == message.id
     assert route.message.target_url == "https://provider.example/dsp/negotiations/urn:uuid:p/termination"
-    assert rt.outbox_ready.is_set()
+    assert rt.outbox_ready.is_set()  # the worker wakes
+    assert not rt.outbox_ready.take()  # but has nothing to claim
     async with store.transaction() as tx:
         stored = await tx.outbox.get(message.id)
         # leased like a claim: no other worker takes it while the lease holds
@@ -101,6 +105,7 @@ async def test_a_message_behind_a_pending_one_waits_for_the_claim() -> None:
         await send(rt, tx, n, first)
         await send(rt, tx, n, second)
     assert [r.message.id for r in runner._handed] == [first.id]
+    assert rt.outbox_ready.take()  # a claim is asked for: the second is enqueued unleased
     async with store.transaction() as tx:
         waiting = await tx.outbox.get(second.id)
         assert waiting.lease_owner is None
@@ -113,7 +118,49 @@ async def test_without_a_worker_messages_are_only_enqueued() -> None:
     message = termination(rt, n)
     async with store.transaction() as tx:
         await tx.negotiations.add(n)
+        assert not rt.outbox_ready.is_set()  # not before the commit
         await send(rt, tx, n, message)
+        assert not rt.outbox_ready.is_set()
     assert runner._handed == []
+    assert rt.outbox_ready.take()
     async with store.transaction() as tx:
         assert [m.id for m in await tx.outbox.claim("w", now=T0, lease_seconds=30)] == [message.id]
+
+
+async def test_the_worker_claims_only_when_asked_or_on_its_poll() -> None:
+    """A handover rings the worker awake without a claim (it would find nothing due); a message enqueued unleased
+    asks for one; the poll timeout claims regardless (expired leases, other replicas)."""
+    rt, store, runner = wiring()
+    claims: list[int] = []
+
+    async def claim() -> tuple[list[Any], int]:
+        claims.append(1)
+        return [], 1
+
+    runner._claim = claim  # type: ignore[method-assign]
+    started: list[str] = []
+
+    async def start(message: Any, route: Any) -> None:
+        started.append(message.id)
+
+    runner._start = start  # type: ignore[method-assign]
+    runner.retry = RetryPolicy(poll_seconds=0.3)
+    task = asyncio.create_task(runner.run())
+    try:
+        n = negotiation()
+        async with store.transaction() as tx:
+            await tx.negotiations.add(n)
+            message = termination(rt, n)
+            await send(rt, tx, n, message)
+        await asyncio.sleep(0.05)
+        assert started == [message.id]
+        assert claims == []  # the worker took nothing to claim from the handover
+        rt.outbox_ready.set()
+        await asyncio.sleep(0.05)
+        assert claims == [1]
+        await asyncio.sleep(0.4)
+        assert len(claims) >= 2  # the poll
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 
 from connector.services.delivery import Delivery
+from connector.services.dispatch import OutboxSignal
 from connector.services.runtime import Runtime
 from connector.store import Conflict
 from connector.worker.outbox_runner import SETTLE_ATTEMPTS, OutboxRunner
@@ -48,8 +49,10 @@ async def test_a_lost_lease_is_given_up_after_a_few_tries(caplog: Any) -> None:
 
 async def test_a_rescheduled_retry_wakes_the_worker_when_it_is_due() -> None:
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    rt = cast(Runtime, SimpleNamespace(now=lambda: now, outbox_ready=asyncio.Event()))
+    rt = cast(Runtime, SimpleNamespace(now=lambda: now, outbox_ready=OutboxSignal()))
+    rt.outbox_ready.take()
     worker = OutboxRunner(rt, cast(Delivery, SimpleNamespace()))
     worker._wake_at(now + dt.timedelta(milliseconds=50))
     assert not rt.outbox_ready.is_set()  # not before the retry is due (and not only at the next poll either)
     await asyncio.wait_for(rt.outbox_ready.wait(), timeout=worker.retry.poll_seconds / 2)
+    assert rt.outbox_ready.take()  # and it claims
