@@ -58,6 +58,9 @@ async def test_offer_browse_negotiate_transfer_and_denial(tmp_path: Path) -> Non
         r = await gxc("agreements", "--json", *c)
         (agreement,) = json.loads(r.stdout)
         assert agreement["assetId"] == "weather"
+        assert agreement["inForce"]
+        r = await gxc("agreements", "--not-final", "--json", *c)
+        assert json.loads(r.stdout) == []
 
         r = await gxc("transfer", agreement["id"], "--wait", *c)
         assert r.exit_code == 0, r.output
