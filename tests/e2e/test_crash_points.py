@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -527,10 +527,9 @@ def test_kill_9_on_postgresql_converges(tmp_path: Path, postgres_url: str) -> No
     assert report.agreements > 2, "no negotiation survived the crashes"
 
 
-async def test_a_repeated_completion_is_acknowledged(tmp_path: Path) -> None:
-    """Found by the kill points: the provider committed COMPLETED and died before answering; the consumer's retry
-    of the same TransferCompletionMessage was refused with 400 (COMPLETED is terminal), so the consumer terminated
-    its side while the provider's stayed COMPLETED. A repeat must get the current state back (house rule 2)."""
+@contextlib.asynccontextmanager
+async def weather_pair(tmp_path: Path) -> AsyncIterator[tuple[Running, Running]]:
+    """A provider offering a small file ``weather`` under the open policy, and a consumer, in this process."""
     pki, clock = dataspace_pki(), Clock()
     async with (
         running(make_participant(tmp_path, "provider", pki), clock) as provider,
@@ -539,6 +538,14 @@ async def test_a_repeated_completion_is_acknowledged(tmp_path: Path) -> None:
         data = tmp_path / "weather.csv"
         data.write_text("a\n1\n", encoding="utf-8")
         await offer(provider, "weather", OPEN, {"kind": "file", "path": str(data)})
+        yield provider, consumer
+
+
+async def test_a_repeated_completion_is_acknowledged(tmp_path: Path) -> None:
+    """Found by the kill points: the provider committed COMPLETED and died before answering; the consumer's retry
+    of the same TransferCompletionMessage was refused with 400 (COMPLETED is terminal), so the consumer terminated
+    its side while the provider's stayed COMPLETED. A repeat must get the current state back (house rule 2)."""
+    async with weather_pair(tmp_path) as (provider, consumer):
         transfer = await start(consumer, await agree(consumer, provider, "weather"))
         r = await consumer.post(f"/transfers/{transfer['id']}/complete", {})
         assert r.status_code == 200, r.text
@@ -566,14 +573,7 @@ async def test_late_duplicates_of_applied_negotiation_messages_are_acknowledged(
     was in flight) may arrive again after the process moved past it: a verification at a FINALIZED provider, an
     agreement at a VERIFIED or FINALIZED consumer. Refused with 400, its sender would terminate a negotiation that
     both sides completed; it gets the current state back. A different agreement is still refused."""
-    pki, clock = dataspace_pki(), Clock()
-    async with (
-        running(make_participant(tmp_path, "provider", pki), clock) as provider,
-        running(make_participant(tmp_path, "consumer", pki), clock) as consumer,
-    ):
-        data = tmp_path / "weather.csv"
-        data.write_text("a\n1\n", encoding="utf-8")
-        await offer(provider, "weather", OPEN, {"kind": "file", "path": str(data)})
+    async with weather_pair(tmp_path) as (provider, consumer):
         agreement_id = await agree(consumer, provider, "weather")
         (mine,) = (await consumer.api.get("/negotiations")).json()["items"]
         pids = {"providerPid": mine["providerPid"], "consumerPid": mine["consumerPid"]}
