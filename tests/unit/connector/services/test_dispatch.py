@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -127,6 +128,14 @@ async def test_without_a_worker_messages_are_only_enqueued() -> None:
         assert [m.id for m in await tx.outbox.claim("w", now=T0, lease_seconds=30)] == [message.id]
 
 
+async def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail("the condition did not hold in time")
+
+
 async def test_the_worker_claims_only_when_asked_or_on_its_poll() -> None:
     """A handover rings the worker awake without a claim (it would find nothing due); a message enqueued unleased
     asks for one; the poll timeout claims regardless (expired leases, other replicas)."""
@@ -152,14 +161,11 @@ async def test_the_worker_claims_only_when_asked_or_on_its_poll() -> None:
             await tx.negotiations.add(n)
             message = termination(rt, n)
             await send(rt, tx, n, message)
-        await asyncio.sleep(0.05)
-        assert started == [message.id]
+        await eventually(lambda: started == [message.id])
         assert claims == []  # the worker took nothing to claim from the handover
         rt.outbox_ready.set()
-        await asyncio.sleep(0.05)
-        assert claims == [1]
-        await asyncio.sleep(0.4)
-        assert len(claims) >= 2  # the poll
+        await eventually(lambda: claims == [1])
+        await eventually(lambda: len(claims) >= 2)  # the poll (0.3 s here)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
