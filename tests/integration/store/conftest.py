@@ -4,41 +4,22 @@ Alembic, PostgreSQL when ``GXC_TEST_POSTGRES_URL`` is set) and factories of vali
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import itertools
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 import pytest
 
-from connector.domain import (
-    Agreement,
-    Asset,
-    ContractDefinition,
-    FileDataAddress,
-    HttpDataAddress,
-    IdempotencyRecord,
-    Negotiation,
-    OutboxMessage,
-    PolicyDefinition,
-    ProcessKind,
-    SecretRef,
-    TransferProcess,
-)
-from connector.dsp.states import NegotiationState, Role, TransferState
 from connector.store import MemoryStore, SqlStore, Store, migrate
 from connector.store.sql.tables import Base
+from tests.fixtures.entities import Factory
 
 T = TypeVar("T")
-
-#: A fixed instant: the store never reads the clock, so neither do its tests.
-T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def run_in_thread(make: Callable[[], Awaitable[T]]) -> T:
@@ -169,114 +150,6 @@ async def backend(backend_kind: tuple[str, str | None]) -> AsyncIterator[Backend
 @pytest.fixture
 async def store(backend: Backend) -> Store:
     return await backend.open()
-
-
-class Factory:
-    """Valid entities with unique ids; keyword arguments override fields."""
-
-    def __init__(self) -> None:
-        self._ids = itertools.count(1)
-
-    def id(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._ids):04d}"
-
-    def asset(self, **over: Any) -> Asset:
-        values: dict[str, Any] = {
-            "id": self.id("asset"),
-            "title": "Weather observations",
-            "description": "Hourly observations",
-            "keywords": ("weather", "open data"),
-            "content_type": "application/json",
-            "data_address": HttpDataAddress(
-                base_url="https://backend.example/data",
-                allowed_methods=("GET", "POST"),
-                proxy_path=True,
-                headers={"Authorization": SecretRef(secret="backend-token")},
-            ),
-            "created_at": T0,
-            "properties": {"license": "CC-BY-4.0", "nested": {"n": [1, 2]}},
-        }
-        return Asset(**{**values, **over})
-
-    def file_asset(self, **over: Any) -> Asset:
-        return self.asset(data_address=FileDataAddress(path="/srv/data/file.csv"), **over)
-
-    def policy(self, **over: Any) -> PolicyDefinition:
-        policy = {"@type": "Set", "permission": [{"action": "use", "constraint": []}]}
-        return PolicyDefinition(**{"id": self.id("policy"), "policy": policy, "created_at": T0, **over})
-
-    def contract_definition(self, access: str, contract: str, **over: Any) -> ContractDefinition:
-        values = {"id": self.id("cdef"), "access_policy_id": access, "contract_policy_id": contract}
-        return ContractDefinition(**{**values, "asset_ids": ("asset-a",), "created_at": T0, **over})
-
-    def negotiation(self, **over: Any) -> Negotiation:
-        values: dict[str, Any] = {
-            "id": self.id("neg"),
-            "role": Role.PROVIDER,
-            "consumer_pid": f"urn:uuid:{uuid.uuid4()}",
-            "provider_pid": f"urn:uuid:{uuid.uuid4()}",
-            "counter_party_id": "did:web:consumer.example",
-            "counter_party_address": "https://consumer.example/callback",
-            "state": NegotiationState.REQUESTED,
-            "offers": ({"@type": "Offer", "@id": "urn:offer:1", "target": "asset-a"},),
-            "asset_id": "asset-a",
-            "created_at": T0,
-            "updated_at": T0,
-        }
-        return Negotiation(**{**values, **over})
-
-    def agreement(self, negotiation_id: str, **over: Any) -> Agreement:
-        values: dict[str, Any] = {
-            "id": self.id("urn:agreement"),
-            "negotiation_id": negotiation_id,
-            "asset_id": "asset-a",
-            "provider_id": "did:web:provider.example",
-            "consumer_id": "did:web:consumer.example",
-            "policy": {"@type": "Agreement", "permission": [{"action": "use"}]},
-            "signed_at": T0,
-        }
-        return Agreement(**{**values, **over})
-
-    def transfer(self, agreement_id: str, **over: Any) -> TransferProcess:
-        values: dict[str, Any] = {
-            "id": self.id("tp"),
-            "role": Role.PROVIDER,
-            "consumer_pid": f"urn:uuid:{uuid.uuid4()}",
-            "provider_pid": f"urn:uuid:{uuid.uuid4()}",
-            "agreement_id": agreement_id,
-            "asset_id": "asset-a",
-            "counter_party_id": "did:web:consumer.example",
-            "counter_party_address": "https://consumer.example/callback",
-            "callback_address": "https://consumer.example/callback",
-            "format": "HttpData-PULL",
-            "state": TransferState.REQUESTED,
-            "created_at": T0,
-            "updated_at": T0,
-        }
-        return TransferProcess(**{**values, **over})
-
-    def message(self, **over: Any) -> OutboxMessage:
-        values: dict[str, Any] = {
-            "id": self.id("msg"),
-            "process_kind": ProcessKind.NEGOTIATION,
-            "process_id": self.id("neg"),
-            "message_type": "ContractRequestMessage",
-            "target_url": "https://provider.example/dsp/negotiations/request",
-            "body": {"@type": "ContractRequestMessage", "consumerPid": "urn:uuid:1"},
-            "next_attempt_at": T0,
-            "created_at": T0,
-        }
-        return OutboxMessage(**{**values, **over})
-
-    def idempotency(self, **over: Any) -> IdempotencyRecord:
-        values: dict[str, Any] = {
-            "key": self.id("idem"),
-            "request_hash": "sha256:abc",
-            "status_code": 201,
-            "response": {"@id": "asset-1"},
-            "created_at": T0,
-        }
-        return IdempotencyRecord(**{**values, **over})
 
 
 @pytest.fixture

@@ -14,32 +14,27 @@ import pytest
 
 from connector.domain import Negotiation
 from connector.dsp import ContractNegotiationTerminationMessage, paths
-from connector.dsp.states import NegotiationState, Role
+from connector.dsp.states import Role
 from connector.services.delivery import Delivery
 from connector.services.dispatch import OutboxSignal
 from connector.services.outbox import negotiation_message, send
 from connector.services.runtime import Runtime
 from connector.store import MemoryStore
 from connector.worker.outbox_runner import OutboxRunner, RetryPolicy
+from tests.fixtures.entities import Factory
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def negotiation(**over: Any) -> Negotiation:
-    values: dict[str, Any] = {
-        "id": "n-1",
-        "role": Role.CONSUMER,
-        "consumer_pid": "urn:uuid:c",
-        "provider_pid": "urn:uuid:p",
-        "counter_party_id": "did:web:provider.example",
-        "counter_party_address": "https://provider.example/dsp",
-        "state": NegotiationState.REQUESTED,
-        "offers": ({"@type": "Offer", "@id": "urn:offer:1", "target": "asset-a"},),
-        "asset_id": "asset-a",
-        "created_at": T0,
-        "updated_at": T0,
-    }
-    return Negotiation(**{**values, **over})
+def negotiation() -> Negotiation:
+    """A consumer's negotiation with a provider whose DSP base is https://provider.example/dsp."""
+    return Factory().negotiation(
+        role=Role.CONSUMER,
+        consumer_pid="urn:uuid:c",
+        provider_pid="urn:uuid:p",
+        counter_party_id="did:web:provider.example",
+        counter_party_address="https://provider.example/dsp",
+    )
 
 
 def wiring(*, with_worker: bool = True) -> tuple[Runtime, MemoryStore, OutboxRunner]:
